@@ -1,0 +1,444 @@
+"""Disentanglement benchmark: does hard parameter sharing disentangle? (protocol: BENCHMARKS.md)
+
+Reproduces Section 4.1 of "On the relationship between disentanglement and multi-task
+learning" on the project's own generators (no download):
+
+- data: ground-truth factors Z and observations X from ``make_mixed_factors`` (tabular) or
+  ``make_sprites`` (32 x 32 images); 10 regression tasks ``make_factor_tasks(Z)`` (random tanh
+  MLPs, four hidden layers of 300, N(0, 1) weights). Data and tasks are fixed (``--data-seed``);
+  the model seed varies, as in the study.
+- models (same architecture and training for all): an untrained encoder ("random"), ten
+  single-task networks (one per task; mean / min / max over tasks), a one-head network (one
+  multi-output head, multivariate regression) and a multi-head network (one head per task).
+  By default the multi-task networks are fitted as one task with a 10-column y
+  (``heads="per_output"`` / ``heads="one"``): every row feeds all heads at once, as in the
+  study. ``--multitask-form tasks`` fits 10 skmtl tasks on the same X instead
+  (``heads="multi"``; 10x more encoder passes per epoch).
+- metrics on the held-out rows' latent codes: MIG, SAP, DCI (disentanglement, completeness,
+  informativeness, GBT importances) against the factor classes, FactorVAE score (majority vote;
+  batches of 64 test rows sharing one factor value), and the test RMSE of each network on its
+  tasks (targets standardised with training statistics, so 1.0 = predicting the mean).
+
+Prints one JSON object per (dataset, model, seed) row, one per aggregated (dataset, model) row
+and a final summary object with the protocol and the check of the study's finding.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/disentangle.py                  # both datasets
+    OMP_NUM_THREADS=1 python benchmarks/disentangle.py --dataset tabular --seeds 3 \\
+        --json results_tab.jsonl
+    python benchmarks/disentangle.py --report results_tab.jsonl results_spr.jsonl \\
+        --plot docs/img/disentangle.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from skmtl.datasets.factors import make_factor_tasks, make_mixed_factors, make_sprites  # noqa: E402
+from skmtl.hard_sharing import HardSharingRegressor  # noqa: E402
+from skmtl.metrics import (  # noqa: E402
+    dataset_sampler,
+    dci,
+    factor_vae_score,
+    mutual_info_gap,
+    sap_score,
+)
+
+METRICS = [
+    "mig",
+    "factor_vae",
+    "sap",
+    "dci_disentanglement",
+    "dci_completeness",
+    "dci_informativeness",
+]
+MODELS = ["random", "single-mean", "single-min", "single-max", "one-head", "multi-head"]
+
+
+def make_data(name, n_train, n_test, n_tasks, data_seed):
+    n = n_train + n_test
+    if name == "tabular":
+        X, values, classes = make_mixed_factors(
+            n, n_factors=5, n_features=20, n_levels=10, random_state=data_seed
+        )
+        image_shape = None
+    elif name == "sprites":
+        images, values, classes = make_sprites(n, image_size=32, random_state=data_seed)
+        X = images.reshape(n, -1)
+        image_shape = (32, 32)
+    else:
+        raise ValueError(f"unknown dataset {name!r}")
+    Y = make_factor_tasks(values, n_tasks=n_tasks, random_state=data_seed + 1)
+    tr, te = slice(0, n_train), slice(n_train, n)
+    return dict(
+        X_train=X[tr],
+        X_test=X[te],
+        Y_train=Y[tr],
+        Y_test=Y[te],
+        z_test=classes[te].astype(float),
+        image_shape=image_shape,
+    )
+
+
+def make_estimator(args, data, heads, seed):
+    common = dict(
+        latent_dim=args.latent_dim,
+        head_hidden_sizes=(300, 300, 300),
+        heads=heads,
+        lr=args.lr,
+        max_epochs=args.epochs,
+        batch_size=args.batch_size,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=args.patience,
+        random_state=seed,
+    )
+    if data["image_shape"] is not None:
+        return HardSharingRegressor(
+            image_shape=data["image_shape"], conv_channels=tuple(args.conv_channels), **common
+        )
+    return HardSharingRegressor(hidden_layer_sizes=tuple(args.hidden), **common)
+
+
+def score_codes(codes, z, args, seed):
+    sample = dataset_sampler(z, codes)
+    d = dci(z, codes, n_estimators=50, random_state=seed)
+    return {
+        "mig": mutual_info_gap(z, codes),
+        "factor_vae": factor_vae_score(
+            sample,
+            lambda c: c,
+            z.shape[1],
+            n_train_votes=args.fv_votes,
+            n_eval_votes=args.fv_votes // 2,
+            random_state=seed,
+        ),
+        "sap": sap_score(z, codes),
+        "dci_disentanglement": d["disentanglement"],
+        "dci_completeness": d["completeness"],
+        "dci_informativeness": d["informativeness"],
+    }
+
+
+def rmse(est, X, Y_test, Y_train, cols, task_inputs=None):
+    """Mean over target columns of test RMSE / training std (standardised RMSE)."""
+    pred = est.predict(task_inputs if task_inputs is not None else X)
+    if isinstance(pred, list):
+        pred = np.column_stack(pred)
+    pred = pred.reshape(len(X), -1)
+    err = np.sqrt(((pred - Y_test[:, cols]) ** 2).mean(0)) / Y_train[:, cols].std(0)
+    return float(err.mean())
+
+
+def fit_multi(args, data, heads, seed):
+    Xtr, Ytr = data["X_train"], data["Y_train"]
+    n_tasks = Ytr.shape[1]
+    if args.multitask_form == "columns":
+        heads = "per_output" if heads == "multi" else heads
+        est = make_estimator(args, data, heads, seed).fit(Xtr, Ytr)
+        inputs = None
+    else:
+        est = make_estimator(args, data, heads, seed).fit(
+            [(Xtr, Ytr[:, t]) for t in range(n_tasks)]
+        )
+        inputs = [data["X_test"]] * n_tasks
+    return est, inputs
+
+
+def run_seed(name, data, args, seed, emit):
+    Xte, Yte, Ytr, z = data["X_test"], data["Y_test"], data["Y_train"], data["z_test"]
+    n_tasks = Ytr.shape[1]
+    all_cols = list(range(n_tasks))
+    rows = {}
+
+    def record(model, est, seconds, rmse_value, task=None):
+        codes = est.transform(Xte) if est.n_tasks_ == 1 else est.transform(Xte, task=0)
+        row = {
+            "dataset": name,
+            "model": model,
+            "seed": seed,
+            "rmse": rmse_value,
+            "fit_seconds": round(seconds, 2),
+            "epochs": int(getattr(est, "n_iter_", 0)),
+        }
+        if task is not None:
+            row["task"] = task
+        row.update(score_codes(codes, z, args, seed))
+        emit(row)
+        return row
+
+    # untrained network (multi-head architecture, initialised only)
+    est = make_estimator(args, data, "per_output", seed).initialize(data["X_train"], Ytr)
+    rows["random"] = record("random", est, 0.0, rmse(est, Xte, Yte, Ytr, all_cols))
+
+    single = []
+    t_single = 0.0
+    for t in range(n_tasks):
+        t0 = time.perf_counter()
+        est = make_estimator(args, data, "multi", seed).fit(data["X_train"], Ytr[:, t])
+        dt = time.perf_counter() - t0
+        t_single += dt
+        single.append(record("single", est, dt, rmse(est, Xte, Yte, Ytr, [t]), task=t))
+    for stat, fn in (("mean", np.mean), ("min", np.min), ("max", np.max)):
+        rows[f"single-{stat}"] = {m: float(fn([r[m] for r in single])) for m in METRICS + ["rmse"]}
+    rows["single-mean"]["fit_seconds"] = t_single / n_tasks
+
+    for heads, model in (("one", "one-head"), ("multi", "multi-head")):
+        t0 = time.perf_counter()
+        est, inputs = fit_multi(args, data, heads, seed)
+        dt = time.perf_counter() - t0
+        rows[model] = record(model, est, dt, rmse(est, Xte, Yte, Ytr, all_cols, inputs))
+    return rows
+
+
+def aggregate(per_seed):
+    """per_seed: list of {model: row}; returns {model: {metric: (mean, std)}}."""
+    out = {}
+    for model in MODELS:
+        out[model] = {}
+        for m in METRICS + ["rmse"]:
+            vals = [r[model][m] for r in per_seed if model in r]
+            out[model][m] = (float(np.mean(vals)), float(np.std(vals)))
+    return out
+
+
+def finding(agg):
+    """Check multi-head > single-task mean > random, metric by metric."""
+    checks = {}
+    for m in METRICS:
+        mh, st, rd = (agg[k][m][0] for k in ("multi-head", "single-mean", "random"))
+        checks[m] = {
+            "multi>single": bool(mh > st),
+            "single>random": bool(st > rd),
+            "multi>one-head": bool(mh > agg["one-head"][m][0]),
+            "holds": bool(mh > st > rd),
+        }
+    return checks
+
+
+def markdown_table(name, agg):
+    lines = [
+        f"#### {name}",
+        "",
+        "| model | " + " | ".join(METRICS + ["test RMSE"]) + " |",
+        "|---" * (len(METRICS) + 2) + "|",
+    ]
+    for model in MODELS:
+        cells = [f"{agg[model][m][0]:.3f} ± {agg[model][m][1]:.3f}" for m in METRICS + ["rmse"]]
+        lines.append(f"| {model} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(aggs, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(aggs)
+    fig, axes = plt.subplots(len(names), 1, figsize=(10, 3.2 * len(names)), squeeze=False)
+    shown = ["random", "single-mean", "one-head", "multi-head"]
+    colors = ["#444444", "#aaaaaa", "#f4a582", "#ca0020"]
+    width = 0.8 / len(shown)
+    for ax, name in zip(axes[:, 0], names):
+        agg = aggs[name]
+        x = np.arange(len(METRICS))
+        for i, (model, color) in enumerate(zip(shown, colors)):
+            mean = [agg[model][m][0] for m in METRICS]
+            std = [agg[model][m][1] for m in METRICS]
+            ax.bar(
+                x + (i - (len(shown) - 1) / 2) * width,
+                mean,
+                width,
+                yerr=std,
+                label=model,
+                color=color,
+                capsize=2,
+            )
+        for j, m in enumerate(METRICS):  # single-task min..max range
+            lo, hi = agg["single-min"][m][0], agg["single-max"][m][0]
+            xj = j + (1 - (len(shown) - 1) / 2) * width
+            ax.plot([xj, xj], [lo, hi], color="black", lw=1)
+        ax.set_xticks(x, [m.replace("dci_", "DCI ") for m in METRICS])
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{name}: mean ± std over seeds (bar: single-task min..max)")
+        ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    fig.savefig(path, dpi=80)
+
+
+def report(files, plot_path):
+    per = {}
+    for f in files:
+        for line in Path(f).read_text().splitlines():
+            row = json.loads(line)
+            if row.get("kind") == "seed-models":
+                per.setdefault(row["dataset"], []).append(row["rows"])
+    aggs = {name: aggregate(rows) for name, rows in per.items()}
+    for name, agg in aggs.items():
+        print(markdown_table(name, agg))
+        print()
+        print(json.dumps({"dataset": name, "finding": finding(agg)}))
+    if plot_path:
+        plot(aggs, plot_path)
+    return aggs
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--dataset", choices=["tabular", "sprites", "both"], default="both")
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--n-train", type=int, default=2000)
+    p.add_argument("--n-test", type=int, default=1000)
+    p.add_argument("--n-tasks", type=int, default=10)
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="max epochs (default 30 tabular, 15 sprites; the study: 200)",
+    )
+    p.add_argument("--patience", type=int, default=10)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--latent-dim", type=int, default=10)
+    p.add_argument(
+        "--hidden",
+        type=int,
+        nargs="+",
+        default=[128, 128],
+        help="MLP encoder hidden layers (tabular)",
+    )
+    p.add_argument(
+        "--conv-channels",
+        type=int,
+        nargs="+",
+        default=[16, 32, 32, 64],
+        help="conv encoder channels (sprites; the study: 32 32 64 128 256 256)",
+    )
+    p.add_argument("--fv-votes", type=int, default=800)
+    p.add_argument("--multitask-form", choices=["columns", "tasks"], default="columns")
+    p.add_argument("--json", default=None, help="also append the rows to this JSONL file")
+    p.add_argument(
+        "--report",
+        nargs="+",
+        default=None,
+        help="only aggregate these JSONL files (tables + finding)",
+    )
+    p.add_argument("--plot", default=None, help="bar chart PNG path (with --report or a run)")
+    args = p.parse_args(argv)
+
+    if args.report:
+        report(args.report, args.plot)
+        return
+
+    import sklearn
+    import torch
+
+    torch.set_num_threads(1)
+    warnings.filterwarnings("ignore")
+    out = open(args.json, "a") if args.json else None
+
+    def emit(row):
+        row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
+        line = json.dumps(row)
+        print(line, flush=True)
+        if out:
+            out.write(line + "\n")
+            out.flush()
+
+    names = ["tabular", "sprites"] if args.dataset == "both" else [args.dataset]
+    t_start = time.perf_counter()
+    aggs = {}
+    for name in names:
+        epochs = args.epochs or (30 if name == "tabular" else 15)
+        run_args = argparse.Namespace(**{**vars(args), "epochs": epochs})
+        data = make_data(name, args.n_train, args.n_test, args.n_tasks, args.data_seed)
+        per_seed = []
+        for seed in range(args.seeds):
+            rows = run_seed(name, data, run_args, seed, emit)
+            per_seed.append(rows)
+            emit({"kind": "seed-models", "dataset": name, "seed": seed, "rows": rows})
+        agg = aggregate(per_seed)
+        aggs[name] = agg
+        for model in MODELS:
+            emit(
+                {
+                    "kind": "aggregate",
+                    "dataset": name,
+                    "model": model,
+                    **{f"{m}_mean": v[0] for m, v in agg[model].items()},
+                    **{f"{m}_std": v[1] for m, v in agg[model].items()},
+                }
+            )
+        fit = {
+            m: float(np.mean([r[m]["fit_seconds"] for r in per_seed]))
+            for m in ("single-mean", "one-head", "multi-head")
+        }
+        emit(
+            {
+                "kind": "timing",
+                "dataset": name,
+                "fit_time_ratio_vs_single_task": {
+                    m: round(fit[m] / fit["single-mean"], 2) for m in fit
+                },
+            }
+        )
+        print(markdown_table(name, agg), file=sys.stderr)
+    summary = {
+        "kind": "summary",
+        "benchmark": "disentangle",
+        "protocol": {
+            "datasets": {
+                "tabular": "make_mixed_factors: 5 factors x 10 levels -> 20 features",
+                "sprites": "make_sprites 32x32: shape 3, scale 4, orientation 8, x 8, y 8",
+            },
+            "tasks": f"{args.n_tasks} x make_factor_tasks (tanh MLP 4x300, N(0,1) weights)",
+            "split": f"{args.n_train} train (10% of it for early stopping) / {args.n_test} "
+            f"test rows, data seed {args.data_seed}",
+            "model_seeds": list(range(args.seeds)),
+            "epochs": {n: (args.epochs or (30 if n == "tabular" else 15)) for n in names},
+            "optimizer": f"adam lr={args.lr} batch={args.batch_size}, early stopping "
+            f"patience {args.patience}",
+            "encoder": {
+                "tabular": f"MLP {args.hidden} -> {args.latent_dim}",
+                "sprites": f"conv k4 s2 {args.conv_channels} -> {args.latent_dim}",
+            },
+            "heads": "3 x 300 ReLU + linear (the study's Table 3)",
+            "multitask_form": args.multitask_form,
+            "metrics": "MIG (20 bins), FactorVAE (majority vote, "
+            f"{args.fv_votes}/{args.fv_votes // 2} votes, batch 64), SAP "
+            "(continuous), DCI (GBT 50 trees, R^2 informativeness); on test codes "
+            "vs factor classes; RMSE / train std",
+            "device": "cpu",
+            "threads": torch.get_num_threads(),
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "sklearn": sklearn.__version__,
+                "numpy": np.__version__,
+            },
+        },
+        "finding_multi>single>random": {n: finding(a) for n, a in aggs.items()},
+        "wall_seconds": round(time.perf_counter() - t_start, 1),
+    }
+    emit(summary)
+    if args.plot:
+        plot(aggs, args.plot)
+    if out:
+        out.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,303 @@
+"""MultiMNIST accuracy and Grouped-MNIST task-pair recovery of HierarchicalIBClassifier.
+
+Protocol (/work/shared/BENCHMARKS.md, "Grouped-MNIST and MultiMNIST"):
+
+* images: the MNIST images found in the data folder (the shared cache: the 10,000 test images),
+  permuted with ``--split-seed`` and split 60/20/20 into train / validation / test;
+* MultiMNIST (Table IV analogue): composites built separately from the train, validation and
+  test images (no image appears in two splits); two tasks (first / second digit); accuracy per
+  task for beta in {no noise, 0, 1e-4, 1e-3, 1e-2, 1e-1};
+* Grouped-MNIST (Table V analogue): per trial 8 distinct digits are drawn and arranged as two
+  pairs of 3-digit groups sharing two digits ([a,b,c], [a,b,d], [e,f,g], [e,f,h]); every task
+  answers "which of these digits, or none" on every training image. Success = the largest
+  within-pair dissimilarity (eq. 11) is smaller than the smallest between-pair one. Learned noise
+  versus the fixed-noise two-stage protocol, beta in {0.01, 0.05, 0.1}.
+
+Models are trained for a fixed number of epochs (no early stopping, as in the paper) on the
+training split; validation and test accuracy are reported. Every row is one JSON object; the
+last line is a summary with the protocol and the aggregated tables.
+
+    OMP_NUM_THREADS=1 python benchmarks/hib_mnist.py --n-jobs 2 --figure docs/img/hib_grouped.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+
+def _setup_threads():
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+
+
+def _split(n, seed):
+    perm = np.random.RandomState(seed).permutation(n)
+    a, b = int(0.6 * n), int(0.8 * n)
+    return perm[:a], perm[a:b], perm[b:]
+
+
+def _model(args, beta, *, noise=True, learn_noise=True, seed=0, epochs=None):
+    from skmtl.hib import HierarchicalIBClassifier
+
+    return HierarchicalIBClassifier(
+        latent_dim=args.latent_dim,
+        beta=beta,
+        noise=noise,
+        learn_noise=learn_noise,
+        noise_refit_epochs=args.refit_epochs,
+        log_var_lr_scale=args.log_var_lr_scale,
+        scale_inputs=False,  # pixels in [0, 1], as the paper
+        lr=args.lr,
+        batch_size=args.batch_size,
+        max_epochs=epochs,
+        early_stopping=False,
+        validation_fraction=0.0,
+        random_state=seed,
+    )
+
+
+# --------------------------------------------------------------------------- MultiMNIST
+def _multimnist_job(args, X, y, splits, beta_label):
+    _setup_threads()
+    from skmtl.datasets.mnist import make_multimnist
+
+    tr, va, te = splits
+    sets = {}
+    for k, (name, rows) in enumerate([("train", tr), ("valid", va), ("test", te)]):
+        Xm, Y = make_multimnist(None, X[rows], y[rows], random_state=args.seed + k)
+        sets[name] = (Xm, Y)
+    Xtr, Ytr = sets["train"]
+    noise = beta_label != "no noise"
+    beta = 0.0 if not noise else float(beta_label)
+    clf = _model(args, beta, noise=noise, seed=args.seed, epochs=args.epochs_multimnist)
+    t0 = time.perf_counter()
+    clf.fit([(Xtr, Ytr[:, 0]), (Xtr, Ytr[:, 1])])
+    fit_s = time.perf_counter() - t0
+    row = {
+        "experiment": "multimnist",
+        "model": "No Noise" if not noise else "Ours",
+        "beta": beta_label,
+        "fit_seconds": round(fit_s, 2),
+    }
+    for name in ("valid", "test"):
+        Xs, Ys = sets[name]
+        acc = clf.score_tasks([(Xs, Ys[:, 0]), (Xs, Ys[:, 1])])
+        row[f"{name}_acc_digit1"] = round(float(acc[0]), 4)
+        row[f"{name}_acc_digit2"] = round(float(acc[1]), 4)
+    return row
+
+
+# --------------------------------------------------------------------------- Grouped-MNIST
+def _groups_for_trial(trial, seed):
+    d = np.random.RandomState(seed * 1000 + trial).permutation(10).tolist()
+    return [[d[0], d[1], d[2]], [d[0], d[1], d[3]], [d[4], d[5], d[6]], [d[4], d[5], d[7]]]
+
+
+def _grouped_job(args, X, y, splits, trial, beta, mode, keep_model=False):
+    _setup_threads()
+    from skmtl.datasets.mnist import make_grouped_mnist_tasks
+    from skmtl.interpret.hib import groups_recovered
+
+    tr, _va, te = splits
+    groups = _groups_for_trial(trial, args.seed)
+    train = make_grouped_mnist_tasks(groups, X[tr], y[tr], as_tasks=True)
+    test = make_grouped_mnist_tasks(groups, X[te], y[te], as_tasks=True)
+    clf = _model(
+        args,
+        beta,
+        learn_noise=(mode == "learned"),
+        seed=args.seed + trial,
+        epochs=args.epochs_grouped,
+    )
+    t0 = time.perf_counter()
+    clf.fit(train)
+    fit_s = time.perf_counter() - t0
+    ok = groups_recovered(clf.task_dissimilarity_, [[0, 1], [2, 3]])
+    row = {
+        "experiment": "grouped_mnist",
+        "model": "Ours" if mode == "learned" else "Fixed Noise",
+        "beta": beta,
+        "trial": trial,
+        "groups": groups,
+        "success": bool(ok),
+        "clusters": clf.cluster_tasks(2).tolist(),
+        "test_acc_mean": round(float(clf.score(test)), 4),
+        "noise_log_var": np.round(clf.noise_log_var_, 3).tolist(),
+        "fit_seconds": round(fit_s, 2),
+    }
+    if keep_model:
+        return row, clf
+    return row
+
+
+def _figure(args, X, y, splits, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2, figsize=(9, 6.2))
+    for r, mode in enumerate(["learned", "fixed"]):
+        _, clf = _grouped_job(args, X, y, splits, 0, 0.1, mode, keep_model=True)
+        groups = _groups_for_trial(0, args.seed)
+        names = [str(g) for g in groups]
+        clf.plot_task_similarity(names, axes=axes[r])
+        label = "learned noise" if mode == "learned" else "fixed noise (two-stage)"
+        axes[r, 0].set_title(f"{label}: L1 distance (eq. 11), beta=0.1", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=70)
+    plt.close(fig)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data-home", default=None)
+    p.add_argument("--experiment", choices=["all", "multimnist", "grouped"], default="all")
+    p.add_argument("--trials", type=int, default=20)
+    p.add_argument("--epochs-grouped", type=int, default=10)
+    p.add_argument("--epochs-multimnist", type=int, default=30)
+    p.add_argument(
+        "--refit-epochs",
+        type=int,
+        default=None,
+        help="second-stage epochs of the fixed-noise protocol (default: same)",
+    )
+    p.add_argument("--betas-grouped", type=float, nargs="+", default=[0.01, 0.05, 0.1])
+    p.add_argument(
+        "--betas-multimnist", nargs="+", default=["no noise", "0", "1e-4", "1e-3", "1e-2", "1e-1"]
+    )
+    p.add_argument("--modes", nargs="+", choices=["learned", "fixed"], default=["learned", "fixed"])
+    p.add_argument("--latent-dim", type=int, default=4)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--log-var-lr-scale", type=float, default=10.0)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--figure", default=None, help="save the Figure-2-like heatmap here")
+    args = p.parse_args(argv)
+
+    _setup_threads()
+    from joblib import Parallel, delayed
+
+    from skmtl.datasets.mnist import load_mnist
+
+    t_start = time.perf_counter()
+    X, y = load_mnist(args.data_home)
+    splits = _split(len(X), args.split_seed)
+    par = Parallel(n_jobs=args.n_jobs, return_as="generator")
+    rows = []
+
+    def emit(row):
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    if args.experiment in ("all", "multimnist"):
+        jobs = [delayed(_multimnist_job)(args, X, y, splits, b) for b in args.betas_multimnist]
+        for row in par(jobs):
+            emit(row)
+    if args.experiment in ("all", "grouped"):
+        jobs = [
+            delayed(_grouped_job)(args, X, y, splits, t, b, m)
+            for b in args.betas_grouped
+            for m in args.modes
+            for t in range(args.trials)
+        ]
+        for row in par(jobs):
+            emit(row)
+    if args.figure:
+        _figure(args, X, y, splits, args.figure)
+
+    # ------------------------------------------------------------------ summary
+    import sklearn
+    import skorch
+    import torch
+
+    summary = {"summary": True}
+    multi = [r for r in rows if r["experiment"] == "multimnist"]
+    if multi:
+        base = next((r["fit_seconds"] for r in multi if r["model"] == "No Noise"), None)
+        summary["multimnist_table"] = [
+            {
+                "model": r["model"],
+                "beta": r["beta"],
+                "test_acc_digit1": r["test_acc_digit1"],
+                "test_acc_digit2": r["test_acc_digit2"],
+                "fit_time_ratio_vs_no_noise": None
+                if not base
+                else round(r["fit_seconds"] / base, 2),
+            }
+            for r in multi
+        ]
+    grouped = [r for r in rows if r["experiment"] == "grouped_mnist"]
+    if grouped:
+        table = []
+        for m in args.modes:
+            name = "Ours" if m == "learned" else "Fixed Noise"
+            for b in args.betas_grouped:
+                rs = [r for r in grouped if r["model"] == name and r["beta"] == b]
+                if rs:
+                    table.append(
+                        {
+                            "model": name,
+                            "beta": b,
+                            "trials": len(rs),
+                            "success_rate": round(float(np.mean([r["success"] for r in rs])), 3),
+                            "mean_test_acc": round(
+                                float(np.mean([r["test_acc_mean"] for r in rs])), 4
+                            ),
+                            "mean_fit_seconds": round(
+                                float(np.mean([r["fit_seconds"] for r in rs])), 2
+                            ),
+                        }
+                    )
+        learned = [r["mean_fit_seconds"] for r in table if r["model"] == "Ours"]
+        for r in table:
+            r["fit_time_ratio_vs_learned"] = (
+                round(r["mean_fit_seconds"] / np.mean(learned), 2) if learned else None
+            )
+        summary["grouped_mnist_table"] = table
+    summary["protocol"] = {
+        "images": f"{len(X)} MNIST images from {args.data_home or 'get_data_home()'}/mnist",
+        "split": f"60/20/20 train/valid/test, np.random.RandomState({args.split_seed}).permutation",
+        "n_train_valid_test": [int(len(s)) for s in splits],
+        "model": "HierarchicalIBClassifier, encoder 784-32-32-D (ReLU), linear heads, "
+        f"D={args.latent_dim}, pixels in [0,1] (scale_inputs=False)",
+        "training": f"Adam lr={args.lr}, log_var_lr_scale={args.log_var_lr_scale}, "
+        f"batch {args.batch_size}, one task per step, fixed epochs "
+        f"(grouped {args.epochs_grouped}, multimnist {args.epochs_multimnist}, "
+        f"fixed-noise stage 2 {args.refit_epochs or args.epochs_grouped}), "
+        "no early stopping",
+        "grouped": "groups [a,b,c],[a,b,d],[e,f,g],[e,f,h] from RandomState(seed*1000+trial)."
+        "permutation(10); success = max within-pair < min between-pair L1 distance",
+        "multimnist": "pixel-max overlay of two different-class digits, first shifted up-left, "
+        "second down-right by 1-4 px per axis; composites built per split",
+        "trials": args.trials,
+        "seed": args.seed,
+        "device": "cpu",
+        "n_jobs": args.n_jobs,
+        "torch_threads": torch.get_num_threads(),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "skorch": skorch.__version__,
+            "sklearn": sklearn.__version__,
+        },
+        "command": "python " + " ".join(sys.argv),
+        "total_seconds": round(time.perf_counter() - t_start, 1),
+    }
+    print(json.dumps(summary), flush=True)
+    return summary
+
+
+if __name__ == "__main__":
+    main()

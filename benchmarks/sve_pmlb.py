@@ -1,0 +1,333 @@
+"""PMLB classification benchmark of SharedVariableEmbeddingClassifier (protocol: BENCHMARKS.md).
+
+Datasets: every PMLB classification dataset in the local cache with fewer than 1,000 features
+and fewer than 500,000 rows (159 with the shared cache); ``--subset N`` takes the N smallest by
+rows. Per dataset: classes with fewer than 2 rows dropped; stratified 80/20 train/test split
+(``random_state=0``); training rows capped at 20,000 by a stratified subsample
+(``random_state=0``); the test set is the full 20%. The SVE models hold out a validation
+split of the training part only (``validation_fraction``) for early stopping.
+
+Models, all fitted jointly on every dataset as one multi-task problem:
+
+* ``vanilla``      - variable embeddings without shared base (TOM), embeddings ~ N(0, 1e-3)
+* ``softmax``      - shared embeddings, softmax attention (the paper's base SVE)
+* ``entmax``       - shared embeddings, 1.05-entmax with learned alpha (the paper's best)
+* ``stable_rank``  - shared softmax plus the stable-rank penalty, alpha_sr = 0.05
+* ``entmax_mixed`` - (with ``--throughput``) the ``entmax`` model trained with mixed
+  (padded multi-task) batches, for the throughput comparison against ``entmax``
+
+beside per-task baselines on the same splits: logistic regression (standardised), random
+forest (200 trees) and HistGradientBoosting.
+
+Output: one JSON object per dataset (test accuracy of every model), one per model (wall
+time, training rows/s, steps, steps and time to the best validation loss), and a summary
+(mean / median test accuracy, wins against every baseline, throughput ratio, protocol).
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --subset 20 --preset small --throughput
+    python benchmarks/sve_pmlb.py               # the full 159-dataset run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+import warnings
+
+import numpy as np
+
+
+def _parse(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--subset", type=int, default=None, help="the N smallest datasets by rows")
+    p.add_argument("--names", default=None, help="comma-separated dataset names instead")
+    p.add_argument("--preset", default="small", choices=["small", "paper"])
+    p.add_argument("--max-epochs", type=int, default=200)
+    p.add_argument(
+        "--steps", type=int, default=None,
+        help="cap on optimizer steps per model (converted to epochs); default: --max-epochs",
+    )
+    p.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
+    p.add_argument("--models", default="vanilla,softmax,entmax,stable_rank")
+    p.add_argument("--baselines", default="lr,rf,hgb")
+    p.add_argument("--throughput", action="store_true", help="also fit entmax with mixed batches")
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--max-train", type=int, default=20_000)
+    p.add_argument("--out", default=None, help="also write the JSON lines to this file")
+    return p.parse_args(argv)
+
+
+def select_datasets(subset=None, names=None):
+    """Cached PMLB classification datasets under the size filter (N smallest by rows)."""
+    from skmtl.datasets import get_data_home
+    from skmtl.datasets.pmlb import pmlb_summary
+
+    cache = get_data_home() / "pmlb"
+    s = pmlb_summary()
+    s = s[(s.task == "classification") & (s.n_features < 1000) & (s.n_instances < 500_000)]
+    s = s[[(cache / n / f"{n}.tsv.gz").is_file() for n in s.dataset]]
+    if names:
+        wanted = names.split(",")
+        return [n for n in wanted if n in set(s.dataset)]
+    s = s.sort_values(["n_instances", "dataset"])
+    out = s.dataset.tolist()
+    return out[:subset] if subset else sorted(out)
+
+
+def split_tasks(tasks, max_train, seed=0):
+    """Stratified 80/20 split per task, training rows capped by a stratified subsample."""
+    from sklearn.model_selection import train_test_split
+
+    train, test = [], []
+    for X, y in zip(tasks.Xs, tasks.ys):
+        X = np.asarray(X, dtype=np.float64)
+        y = np.asarray(y)
+        try:
+            Xtr, Xte, ytr, yte = train_test_split(
+                X, y, test_size=0.2, stratify=y, random_state=seed
+            )
+        except ValueError:  # too many classes for a stratified 20% of a tiny dataset
+            Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.2, random_state=seed)
+        if len(ytr) > max_train:
+            Xtr, _, ytr, _ = train_test_split(
+                Xtr, ytr, train_size=max_train, stratify=ytr, random_state=seed
+            )
+        train.append((Xtr, ytr))
+        test.append((Xte, yte))
+    return train, test
+
+
+def _baseline(name, seed):
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    if name == "lr":
+        return make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+    if name == "rf":
+        return RandomForestClassifier(n_estimators=200, n_jobs=1, random_state=seed)
+    if name == "hgb":
+        return HistGradientBoostingClassifier(random_state=seed)
+    raise ValueError(f"unknown baseline {name!r}")
+
+
+def run_baseline(name, train, test, seed):
+    from sklearn.base import clone
+
+    accs, t0 = [], time.perf_counter()
+    base = _baseline(name, seed)
+    for (Xtr, ytr), (Xte, yte) in zip(train, test):
+        if len(np.unique(ytr)) < 2:
+            accs.append(float(np.mean(yte == ytr[0])))
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            est = clone(base).fit(Xtr, ytr)
+        accs.append(float(np.mean(est.predict(Xte) == yte)))
+    return np.array(accs), time.perf_counter() - t0
+
+
+MODEL_PARAMS = {
+    "vanilla": dict(n_shared=None),
+    "softmax": dict(attention="softmax"),
+    "entmax": dict(attention="entmax", alpha=1.05, learn_alpha=True),
+    "stable_rank": dict(attention="softmax", stable_rank_weight=0.05),
+    "entmax_mixed": dict(attention="entmax", alpha=1.05, learn_alpha=True, batching="mixed"),
+}
+
+
+def _row_counter():
+    from skorch.callbacks import Callback
+
+    class RowCounter(Callback):
+        def initialize(self):
+            self.rows = 0
+            return self
+
+        def on_batch_end(self, net, batch=None, training=False, **kwargs):
+            if training:
+                self.rows += len(batch[1])
+
+    return RowCounter()
+
+
+def run_model(name, train, test, names, args, n_epochs):
+    from skmtl.sve import SharedVariableEmbeddingClassifier
+
+    counter = _row_counter()
+    params = dict(
+        max_epochs=n_epochs,
+        n_iter_no_change=args.patience,
+        device=args.device,
+        random_state=args.seed,
+        callbacks=[("rows", counter)],
+    )
+    params.update(MODEL_PARAMS[name])
+    clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
+    from skmtl.tasks import Tasks
+
+    tr = Tasks([x for x, _ in train], [y for _, y in train], names=names)
+    t0 = time.perf_counter()
+    clf.fit(tr)
+    wall = time.perf_counter() - t0
+    preds = clf.predict([x for x, _ in test])
+    accs = np.array([float(np.mean(p == y)) for p, (_, y) in zip(preds, test)])
+    dur = [float(h.get("dur", 0.0)) for h in clf.history_]
+    best = clf.best_epoch_ or len(dur)
+    stats = {
+        "model": name,
+        "batching": clf.batching,
+        "wall_s": round(wall, 2),
+        "train_rows": int(counter.rows),
+        "rows_per_s": round(counter.rows / wall, 1),
+        "epochs": int(clf.n_iter_),
+        "steps": int(clf.n_steps_),
+        "best_epoch": int(best),
+        "steps_to_best": clf.n_steps_to_best_,
+        "time_to_best_s": round(sum(dur[:best]), 2),
+        "alpha": clf.alpha_,
+        "stable_rank": None if clf.stable_rank_ is None else round(clf.stable_rank_, 3),
+        "mean_test_acc": round(float(accs.mean()), 4),
+    }
+    if clf.attention_ is not None:
+        w = np.concatenate(clf.attention_)
+        stats["attention_zero_fraction"] = round(float((w == 0).mean()), 4)
+    return accs, stats, clf
+
+
+def main(argv=None):
+    args = _parse(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+    if "SKMTL_DATA_HOME" not in os.environ and os.path.isdir(shared):
+        os.environ["SKMTL_DATA_HOME"] = os.path.normpath(shared)
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    from skmtl.datasets.pmlb import load_pmlb_tasks
+    from skmtl.sve import PRESETS
+
+    out_file = open(args.out, "w") if args.out else None  # noqa: SIM115
+
+    def emit(obj):
+        line = json.dumps(obj)
+        print(line, flush=True)
+        if out_file:
+            out_file.write(line + "\n")
+            out_file.flush()
+
+    t_start = time.perf_counter()
+    names = select_datasets(args.subset, args.names)
+    if not names:
+        raise SystemExit("no PMLB dataset selected: is SKMTL_DATA_HOME set to the data folder?")
+    tasks, _ = load_pmlb_tasks(names, min_class_count=2)
+    train, test = split_tasks(tasks, args.max_train, seed=0)
+    n_train = [len(y) for _, y in train]
+
+    # epochs from a step budget: a "task"-batching epoch has sum(ceil(n_t * 0.9 / b)) steps
+    b = PRESETS[args.preset]["batch_size"]
+    steps_per_epoch = sum(math.ceil(n * 0.9 / b) for n in n_train)
+    n_epochs = args.max_epochs
+    if args.steps:
+        n_epochs = max(1, math.ceil(args.steps / steps_per_epoch))
+
+    models = [m for m in args.models.split(",") if m]
+    if args.throughput and "entmax_mixed" not in models:
+        models.append("entmax_mixed")
+        if "entmax" not in models:
+            models.insert(0, "entmax")
+    baselines = [m for m in args.baselines.split(",") if m]
+
+    accs, stats = {}, {}
+    for m in baselines:
+        accs[m], wall = run_baseline(m, train, test, args.seed)
+        stats[m] = {"model": m, "wall_s": round(wall, 2)}
+    for m in models:
+        accs[m], stats[m], _ = run_model(m, train, test, names, args, n_epochs)
+
+    for i, name in enumerate(names):
+        emit(
+            {
+                "kind": "dataset",
+                "dataset": name,
+                "n_train": int(n_train[i]),
+                "n_test": len(test[i][1]),
+                "n_features": int(train[i][0].shape[1]),
+                "n_classes": int(len(np.unique(tasks.ys[i]))),
+                "test_acc": {m: round(float(a[i]), 4) for m, a in accs.items()},
+            }
+        )
+    for m in [*baselines, *models]:
+        emit({"kind": "model", **stats[m]})
+
+    summary = {"kind": "summary", "models": {}}
+    for m in [*baselines, *models]:
+        row = {
+            "mean_test_acc": round(float(np.mean(accs[m])), 4),
+            "median_test_acc": round(float(np.median(accs[m])), 4),
+            "wall_s": stats[m]["wall_s"],
+        }
+        if m in models:
+            row["wins"] = {b_: int(np.sum(accs[m] > accs[b_])) for b_ in baselines}
+            row["ties"] = {b_: int(np.sum(accs[m] == accs[b_])) for b_ in baselines}
+            row["wall_ratio_vs_hgb"] = (
+                round(stats[m]["wall_s"] / stats["hgb"]["wall_s"], 2) if "hgb" in stats else None
+            )
+            for k in ("rows_per_s", "steps", "steps_to_best", "time_to_best_s", "alpha"):
+                row[k] = stats[m][k]
+        summary["models"][m] = row
+    if "entmax" in stats and "entmax_mixed" in stats:
+        summary["throughput"] = {
+            "mixed_over_task_rows_per_s": round(
+                stats["entmax_mixed"]["rows_per_s"] / stats["entmax"]["rows_per_s"], 2
+            ),
+            "task_rows_per_s": stats["entmax"]["rows_per_s"],
+            "mixed_rows_per_s": stats["entmax_mixed"]["rows_per_s"],
+            "task_acc": summary["models"]["entmax"]["mean_test_acc"],
+            "mixed_acc": summary["models"]["entmax_mixed"]["mean_test_acc"],
+        }
+    import sklearn
+    import skorch
+
+    summary["protocol"] = {
+        "datasets": len(names),
+        "selection": (
+            f"{args.subset} smallest by rows" if args.subset else (args.names or "all (159)")
+        ),
+        "filter": "PMLB classification, < 1000 features, < 500000 rows, classes >= 2 rows",
+        "split": "stratified 80/20, random_state=0; train capped at "
+        f"{args.max_train} (stratified, random_state=0); validation 10% of train",
+        "preset": args.preset,
+        "preset_params": PRESETS[args.preset],
+        "max_epochs": n_epochs,
+        "steps_per_epoch": steps_per_epoch,
+        "patience": args.patience,
+        "seed": args.seed,
+        "device": args.device,
+        "threads": torch.get_num_threads(),
+        "total_wall_s": round(time.perf_counter() - t_start, 1),
+        "versions": {
+            "python": platform.python_version(),
+            "torch": torch.__version__,
+            "sklearn": sklearn.__version__,
+            "skorch": skorch.__version__,
+            "numpy": np.__version__,
+        },
+        "command": "python " + " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
+    }
+    emit(summary)
+    if out_file:
+        out_file.close()
+    return summary
+
+
+if __name__ == "__main__":
+    main()

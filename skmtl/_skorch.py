@@ -1,0 +1,136 @@
+"""The skorch wiring shared by every neural estimator: the net and its callbacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from skorch import NeuralNet
+from skorch.callbacks import Callback
+from skorch.utils import to_tensor
+
+from skmtl._batching import TaskBatchLoader
+
+__all__ = ["TaskNet", "TaskScoring", "iter_task_outputs", "split_output"]
+
+
+def split_output(y_pred):
+    """Split a module's return value into ``(output, penalty)``."""
+    if isinstance(y_pred, tuple):
+        return y_pred[0], (y_pred[1] if len(y_pred) > 1 else None)
+    return y_pred, None
+
+
+class TaskNet(NeuralNet):
+    """A skorch ``NeuralNet`` whose batches are task-aware dictionaries.
+
+    The module receives ``X``, ``task`` and ``mask`` (see :mod:`skmtl._batching`) and
+    returns ``(output, penalty)``; the criterion is called as
+    ``criterion(output, y, task)`` and the penalty is added to the training loss only.
+    Everything else (callbacks, history, early stopping, device, ``save_params``)
+    is skorch's.
+    """
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        output, penalty = split_output(y_pred)
+        y_true = to_tensor(y_true, device=self.device)
+        loss = self.criterion_(output, y_true, X["task"])
+        if training and penalty is not None:
+            loss = loss + penalty
+        return loss
+
+
+def iter_task_outputs(net, dataset, batch_size, method=None):
+    """Run the module over a dataset task by task, without gradients.
+
+    Parameters
+    ----------
+    net : TaskNet
+    dataset : TaskDataset
+    batch_size : int
+    method : str, default=None
+        Name of a module method to call instead of ``forward`` (e.g. ``"encode"``).
+
+    Yields
+    ------
+    task : int
+    output : tensor
+        The method's (first) output for a chunk of that task's rows, on the CPU.
+    target : tensor or None
+    """
+    loader = TaskBatchLoader(dataset, batch_size=batch_size, shuffle=False)
+    module = net.module_
+    was_training = module.training
+    module.eval()
+    try:
+        with torch.no_grad():
+            for Xi, yi in loader:
+                Xi = to_tensor(Xi, device=net.device)
+                if method is None:
+                    out = module(**Xi)
+                else:
+                    out = getattr(module, method)(**Xi)
+                out, _ = split_output(out)
+                yield int(Xi["task"][0]), out.detach().float().cpu(), yi
+    finally:
+        module.train(was_training)
+
+
+class TaskScoring(Callback):
+    """Record the mean per-task validation score after every epoch.
+
+    Accuracy for classifiers (over each task's own classes), R^2 for regressors,
+    averaged over tasks; recorded as ``valid_score`` (and ``valid_score_best``) in the
+    net's history.
+    """
+
+    def __init__(self, kind, n_outputs, batch_size=512, name="valid_score"):
+        self.kind = kind
+        self.n_outputs = n_outputs
+        self.batch_size = batch_size
+        self.name = name
+
+    def initialize(self):
+        self.best_ = -np.inf
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_ = -np.inf
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None or len(dataset_valid) == 0:
+            return
+        score = task_mean_score(self.kind, self.n_outputs, net, dataset_valid, self.batch_size)
+        net.history.record(self.name, score)
+        is_best = score > self.best_
+        if is_best:
+            self.best_ = score
+        net.history.record(self.name + "_best", bool(is_best))
+
+
+def task_mean_score(kind, n_outputs, net, dataset, batch_size):
+    """Mean over tasks of accuracy (``kind="classification"``) or R^2 on encoded targets."""
+    per_task = {}
+    for t, out, y in iter_task_outputs(net, dataset, batch_size):
+        y = y.cpu()
+        acc = per_task.setdefault(t, [])
+        if kind == "classification":
+            pred = out[:, : n_outputs[t]].argmax(1)
+            acc.append((pred == y).float().sum().item())
+        else:
+            y = y.reshape(len(y), -1)
+            acc.append((out[:, : y.shape[1]], y))
+    scores = []
+    for t, parts in per_task.items():
+        n = int(dataset.sizes[t])
+        if kind == "classification":
+            scores.append(sum(parts) / n)
+        else:
+            pred = torch.cat([p for p, _ in parts])
+            y = torch.cat([q for _, q in parts])
+            ss_res = ((y - pred) ** 2).sum(0)
+            ss_tot = ((y - y.mean(0)) ** 2).sum(0)
+            r2 = torch.where(
+                ss_tot > 0, 1 - ss_res / ss_tot.clamp(min=1e-12), torch.zeros_like(ss_res)
+            )
+            scores.append(float(r2.mean()))
+    return float(np.mean(scores)) if scores else float("nan")

@@ -1,0 +1,683 @@
+"""Base classes every skmtl estimator is built on.
+
+* :class:`MultiTaskEstimator` — the multi-task API: input forms, per-task prediction
+  lists, ``score`` / ``score_tasks``. Used by the neural estimators and the per-task
+  baselines alike.
+* :class:`MultiTaskNetEstimator` — training through skorch: per-task input scaling,
+  task-aware batching, validation split and early stopping, device, seeding,
+  ``warm_start``, ``save_params`` / ``load_params``.
+* :class:`MultiTaskClassifier` / :class:`MultiTaskRegressor` — label encoding and
+  probability output, or target scaling and R^2.
+
+A concrete estimator subclasses one of the last two, declares its parameters in
+``__init__`` (storing them only) and implements ``_build_module(spec)``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import EarlyStopping
+from skorch.helper import predefined_split
+
+from skmtl._batching import (
+    BATCHING_MODES,
+    TASK_SAMPLING,
+    TaskBatchLoader,
+    TaskDataset,
+    split_task_rows,
+)
+from skmtl._device import check_device
+from skmtl._skorch import TaskNet, TaskScoring, iter_task_outputs
+from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
+from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks
+
+__all__ = [
+    "MultiTaskEstimator",
+    "MultiTaskNetEstimator",
+    "MultiTaskClassifier",
+    "MultiTaskRegressor",
+    "OPTIMIZERS",
+]
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+
+
+class MultiTaskEstimator(BaseEstimator):
+    """The multi-task API shared by every skmtl estimator.
+
+    Subclasses fit on a :class:`~skmtl.tasks.Tasks` and set ``n_tasks_``,
+    ``task_names_`` and ``n_features_per_task_`` (via :meth:`_set_task_attributes`);
+    this class turns user input into validated arrays and per-task results into the
+    right output form (a list per task, or one array for a plain single-task input).
+    """
+
+    def _set_task_attributes(self, tasks):
+        self.n_tasks_ = tasks.n_tasks
+        self.task_names_ = list(tasks.names)
+        self.n_features_per_task_ = list(tasks.n_features)
+        self.feature_names_per_task_ = [list(f) for f in tasks.feature_names]
+        if len(set(self.n_features_per_task_)) == 1:
+            self.n_features_in_ = self.n_features_per_task_[0]
+        elif hasattr(self, "n_features_in_"):
+            del self.n_features_in_
+
+    def _validate_predict_input(self, X):
+        """Validated float64 feature matrices, one per fitted task, and the single flag."""
+        check_is_fitted(self)
+        try:
+            return as_task_inputs(
+                X,
+                self.n_tasks_,
+                self.n_features_per_task_,
+                self.task_names_,
+                owner=type(self).__name__,
+            )
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+
+    @staticmethod
+    def _format(per_task, single):
+        return per_task[0] if single else per_task
+
+    def score_tasks(self, X, y=None):
+        """Per-task score: accuracy for classifiers, R^2 for regressors.
+
+        Parameters
+        ----------
+        X : Tasks, list of (X, y), or features (see ``fit``)
+        y : targets, when ``X`` holds only features
+
+        Returns
+        -------
+        ndarray of shape (n_tasks,)
+            NaN for a task with no rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from sklearn.linear_model import LogisticRegression
+        >>> from skmtl.baselines import PerTaskClassifier
+        >>> X = np.arange(20.0).reshape(-1, 1); y = (X[:, 0] > 9).astype(int)
+        >>> clf = PerTaskClassifier(LogisticRegression()).fit([(X, y), (X, 1 - y)])
+        >>> clf.score_tasks([(X, y), (X, 1 - y)]).round(2).tolist()
+        [1.0, 1.0]
+        """
+        tasks, _ = as_tasks(X, y, require_y=True)
+        preds = self.predict(tasks)
+        metric = accuracy_score if is_classifier(self) else r2_score
+        scores = []
+        for yt, pt in zip(tasks.ys, preds):
+            if len(yt) == 0:
+                scores.append(np.nan)
+            elif metric is r2_score and len(yt) < 2:
+                scores.append(np.nan)
+            else:
+                scores.append(metric(np.asarray(yt).reshape(np.shape(pt)), pt))
+        return np.asarray(scores, dtype=float)
+
+    def score(self, X, y=None):
+        """Mean over tasks of accuracy (classifiers) or R^2 (regressors).
+
+        Parameters
+        ----------
+        X : Tasks, list of (X, y), or features (see ``fit``)
+        y : targets, when ``X`` holds only features
+
+        Returns
+        -------
+        float
+            Tasks without rows are left out of the mean; :meth:`score_tasks` gives every
+            task's own score.
+        """
+        scores = self.score_tasks(X, y)
+        if np.all(np.isnan(scores)):
+            return float("nan")
+        return float(np.nanmean(scores))
+
+
+class MultiTaskNetEstimator(MultiTaskEstimator):
+    """Training machinery shared by the neural estimators (skorch underneath).
+
+    Training parameters (every neural estimator exposes them):
+
+    lr : float
+        Learning rate.
+    max_epochs : int
+        Passes over the training rows. One epoch has as many steps as mini-batches of
+        ``batch_size`` cover every task once.
+    batch_size : int
+        Rows per step.
+    batching : {"task", "mixed"}
+        ``"task"``: each step holds one task's rows (as the papers train);
+        ``"mixed"``: each step packs rows of many tasks, padded and masked.
+    task_sampling : {"proportional", "uniform"}
+        Visit tasks in proportion to their rows, or uniformly.
+    optimizer : {"adam", "adamw", "sgd"}
+    weight_decay : float
+    validation_fraction : float in [0, 1)
+        Share of every task's rows held out (stratified by label for classifiers) to
+        monitor ``valid_loss`` and ``valid_score``; 0 disables validation.
+    early_stopping : bool
+        Stop when ``valid_loss`` has not improved for ``n_iter_no_change`` epochs and
+        restore the best weights.
+    n_iter_no_change : int
+    callbacks : list of skorch callbacks or (name, callback) pairs, or None
+    warm_start : bool
+        Continue training the fitted module on the next ``fit`` (same tasks' shapes).
+    verbose : int
+        Print skorch's per-epoch table when > 0.
+    device : str
+        ``"cpu"`` or ``"cuda"`` (``"cuda:N"``). Without a GPU, ``"cuda"`` fails at fit.
+    random_state : int, RandomState or None
+        Seeds weight initialisation, batch order, validation split and dropout; with an
+        int, CPU results are reproducible. Torch's global RNG is left as it was.
+
+    Fitted attributes
+    -----------------
+    net_ : skmtl._skorch.TaskNet
+        The fitted skorch net; ``module_`` is its torch module.
+    history_ : skorch.History
+        Per-epoch ``train_loss``, ``valid_loss``, ``valid_score``, ``dur``, batch counts.
+    n_iter_ : int
+        Epochs trained. ``n_steps_``: optimizer steps.
+    input_mean_, input_scale_ : list of ndarray
+        Per-task standardisation of the inputs (learned on the training rows).
+    """
+
+    _parameter_constraints = {
+        "lr": [Interval(Real, 0, None, closed="neither")],
+        "max_epochs": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "batching": [StrOptions(set(BATCHING_MODES))],
+        "task_sampling": [StrOptions(set(TASK_SAMPLING))],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+        "early_stopping": ["boolean"],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "callbacks": [list, None],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "device": [str, torch.device],
+        "random_state": ["random_state"],
+    }
+
+    #: tasks must share one feature space (set by estimators whose model needs it)
+    _require_same_n_features = False
+    #: standardise every task's inputs with its own training mean and std
+    _scale_inputs = True
+    #: whether the model reads task metadata (others warn when given some)
+    _uses_metadata = False
+    #: task kind used by the validation score
+    _task_kind = "classification"
+
+    # ----------------------------------------------------------- subclass hooks
+    def _build_module(self, spec):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _check_params(self):
+        """Extra parameter checks of a subclass (raise ValueError)."""
+
+    def _build_criterion(self, spec):
+        raise NotImplementedError
+
+    def _on_fitted(self):
+        """Set model-specific fitted attributes from ``self.module_``."""
+
+    # ------------------------------------------------------------------ public
+    def fit(self, X, y=None, metadata=None):
+        """Fit the model on a list of tasks.
+
+        Parameters
+        ----------
+        X : list of (X_t, y_t), Tasks, tuple (X, y), list of X_t, or array-like
+            The tasks. ``X_t`` may be a numpy array, a DataFrame (column names become
+            variable names) or nested lists; tasks may differ in rows and features
+            (unless the model needs one feature space) and in classes.
+        y : list of array-like or array-like, default=None
+            Targets, when ``X`` holds only features.
+        metadata : array-like or DataFrame of shape (n_tasks, n_metadata), default=None
+            One row of numeric descriptors per task.
+
+        Returns
+        -------
+        self
+        """
+        tasks, _ = as_tasks(X, y, metadata)
+        self._fit_tasks(tasks, train=True)
+        return self
+
+    def initialize(self, X, y=None, metadata=None):
+        """Set up everything ``fit`` sets up, without training.
+
+        Use it before :meth:`load_params` to restore saved weights::
+
+            est = clone(fitted).initialize(tasks)
+            est.load_params(f_params="model.pt")
+
+        Parameters
+        ----------
+        X, y, metadata
+            As in :meth:`fit` (the same tasks as the saved model's).
+
+        Returns
+        -------
+        self
+        """
+        tasks, _ = as_tasks(X, y, metadata)
+        self._fit_tasks(tasks, train=False)
+        return self
+
+    @property
+    def module_(self):
+        """The fitted torch module."""
+        check_is_fitted(self)
+        return self.net_.module_
+
+    def __sklearn_is_fitted__(self):
+        return getattr(self, "net_", None) is not None
+
+    def save_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+        """Save module weights (and optionally optimizer, criterion, history) with skorch.
+
+        Parameters
+        ----------
+        f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
+            Where to write each part; ``None`` skips it.
+        """
+        check_is_fitted(self)
+        self.net_.save_params(
+            f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
+        )
+
+    def load_params(self, f_params=None, f_optimizer=None, f_criterion=None, f_history=None):
+        """Load what :meth:`save_params` wrote into an initialized or fitted estimator.
+
+        Parameters
+        ----------
+        f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
+
+        Returns
+        -------
+        self
+        """
+        if getattr(self, "net_", None) is None:
+            raise ValueError(
+                f"{type(self).__name__} must be initialized before load_params: call "
+                "initialize(tasks) with the tasks of the saved model (or fit) first."
+            )
+        self.net_.load_params(
+            f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
+        )
+        self.history_ = self.net_.history
+        self._on_fitted()
+        return self
+
+    # ------------------------------------------------------------- internals
+    def _check_training_data(self, tasks):
+        for i, (x, name) in enumerate(zip(tasks.Xs, tasks.names)):
+            if x.shape[0] == 0:
+                raise ValueError(
+                    f"{_describe(i, name)} has no rows; every task needs at least one "
+                    "training row (Found array with 0 sample(s))."
+                )
+        if self._require_same_n_features and len(set(tasks.n_features)) > 1:
+            counts = ", ".join(f"task {i} has {k}" for i, k in enumerate(tasks.n_features))
+            raise ValueError(
+                f"{type(self).__name__} needs every task to share one feature space "
+                f"(the same number of features): {counts}."
+            )
+        if tasks.metadata is not None and not self._uses_metadata:
+            warnings.warn(
+                f"{type(self).__name__} does not use task metadata; it is ignored.",
+                UserWarning,
+                stacklevel=3,
+            )
+
+    def _scale(self, Xs):
+        if not self._scale_inputs:
+            return [x.astype(np.float32) for x in Xs]
+        return [
+            ((x - m) / s).astype(np.float32)
+            for x, m, s in zip(Xs, self.input_mean_, self.input_scale_)
+        ]
+
+    def _fit_input_scaling(self, Xs):
+        self.input_mean_ = [x.mean(0) for x in Xs]
+        scales = []
+        for x in Xs:
+            s = x.std(0)
+            scales.append(np.where(s > 1e-12, s, 1.0))
+        self.input_scale_ = scales
+
+    def _seed_context(self, device):
+        if self.random_state is None:
+            return contextlib.nullcontext()
+        devices = []
+        if device.startswith("cuda"):
+            devices = [torch.device(device).index or 0]
+        return torch.random.fork_rng(devices=devices)
+
+    def _callbacks(self, spec, has_valid):
+        cbs = []
+        if has_valid:
+            cbs.append(("valid_score", TaskScoring(self._task_kind, spec.n_outputs)))
+        for k, cb in enumerate(self.callbacks or []):
+            cbs.append(cb if isinstance(cb, tuple) else (f"user_{k}_{type(cb).__name__}", cb))
+        if has_valid and self.early_stopping:  # last, so every other callback sees each epoch
+            cbs.append(
+                (
+                    "early_stopping",
+                    EarlyStopping(
+                        monitor="valid_loss",
+                        patience=self.n_iter_no_change,
+                        load_best=True,
+                        sink=print if self.verbose else _silent,
+                    ),
+                )
+            )
+        return cbs
+
+    def _fit_tasks(self, tasks, train):
+        self._validate_params()
+        self._check_params()
+        device = check_device(self.device)
+        self._check_training_data(tasks)
+        warm = bool(self.warm_start) and getattr(self, "net_", None) is not None
+        if warm:
+            self._check_warm_compatible(tasks)
+        ys, n_outputs = self._encode_targets(tasks, refit=not warm)
+        spec = tasks.spec(n_outputs)
+        if not warm:
+            self._set_task_attributes(tasks)
+            if self._scale_inputs:
+                self._fit_input_scaling(tasks.Xs)
+        Xs = self._scale(tasks.Xs)
+
+        rs = check_random_state(self.random_state)
+        seed = int(rs.randint(np.iinfo(np.int32).max))
+        with self._seed_context(device):
+            if self.random_state is not None:
+                torch.manual_seed(seed)
+            split_rng = np.random.default_rng(seed)
+            train_rows, valid_rows = split_task_rows(
+                ys,
+                self.validation_fraction if train else 0.0,
+                stratify=self._task_kind == "classification",
+                rng=split_rng,
+            )
+            ds_all = TaskDataset(Xs, ys, device=device)
+            ds_train = ds_all.subset(train_rows)
+            ds_valid = ds_all.subset(valid_rows) if sum(map(len, valid_rows)) else None
+            loader_rng = np.random.default_rng(seed + 1)
+            train_split = None if ds_valid is None else predefined_split(ds_valid)
+            callbacks = self._callbacks(spec, ds_valid is not None)
+            if warm:
+                net = self.net_
+                for name, value in [
+                    ("callbacks", callbacks),
+                    ("max_epochs", self.max_epochs),
+                    ("verbose", self.verbose),
+                    ("batch_size", self.batch_size),
+                    ("iterator_train__random_state", loader_rng),
+                    ("iterator_train__batching", self.batching),
+                    ("iterator_train__task_sampling", self.task_sampling),
+                    ("train_split", train_split),
+                ]:
+                    setattr(net, name, value)
+                net.initialize_callbacks()
+            else:
+                net = TaskNet(
+                    module=self._build_module(spec),
+                    criterion=self._build_criterion(spec),
+                    optimizer=OPTIMIZERS[self.optimizer],
+                    lr=self.lr,
+                    optimizer__weight_decay=self.weight_decay,
+                    max_epochs=self.max_epochs,
+                    batch_size=self.batch_size,
+                    iterator_train=TaskBatchLoader,
+                    iterator_train__shuffle=True,
+                    iterator_train__batching=self.batching,
+                    iterator_train__task_sampling=self.task_sampling,
+                    iterator_train__random_state=loader_rng,
+                    iterator_valid=TaskBatchLoader,
+                    iterator_valid__shuffle=False,
+                    train_split=train_split,
+                    callbacks=callbacks,
+                    verbose=self.verbose,
+                    device=device,
+                )
+                net.initialize()
+            if train:
+                net.partial_fit(ds_train)
+            net.train_split = None  # do not keep the validation data in the fitted model
+        self.net_ = net
+        self.spec_ = spec
+        self.history_ = net.history
+        self.n_iter_ = len(net.history)
+        self.n_steps_ = int(sum(h.get("train_batch_count", 0) for h in net.history))
+        self._on_fitted()
+        return self
+
+    def _check_warm_compatible(self, tasks):
+        old = self.spec_
+        if tasks.n_tasks != old.n_tasks or list(tasks.n_features) != list(old.n_features):
+            raise ValueError(
+                "warm_start=True continues training the fitted model, but the tasks differ "
+                f"from the previous fit (tasks {old.n_tasks} -> {tasks.n_tasks}, features "
+                f"{old.n_features} -> {tasks.n_features}); set warm_start=False to refit."
+            )
+
+    def _forward_outputs(self, X, method=None):
+        """Module outputs per task (torch, CPU) for validated, scaled inputs."""
+        Xs, single = self._validate_predict_input(X)
+        ds = TaskDataset(self._scale(Xs), None, device=self.net_.device)
+        chunks = [[] for _ in range(self.n_tasks_)]
+        for t, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), method):
+            chunks[t].append(out)
+        return [torch.cat(c) if c else None for c in chunks], single
+
+    def _apply_module(self, method, X):
+        """Call a module method (e.g. ``"encode"``) on every task's validated inputs.
+
+        Returns a list of numpy arrays, one per task (one array for a single input).
+        """
+        outs, single = self._forward_outputs(X, method=method)
+        width = next((o.shape[1] for o in outs if o is not None), 0)
+        arrays = [np.zeros((0, width)) if o is None else o.numpy().astype(np.float64) for o in outs]
+        return self._format(arrays, single)
+
+
+class MultiTaskClassifier(ClassifierMixin, MultiTaskNetEstimator):
+    """Base of the multi-task neural classifiers.
+
+    Labels of every task are encoded separately (any hashable labels, strings
+    included) and come back as given. ``classes_`` is the array of classes for a
+    single-task model and a list of arrays (one per task) otherwise; ``task_classes_``
+    is always the list.
+    """
+
+    _task_kind = "classification"
+    score = MultiTaskEstimator.score  # the mixin's single-task score would shadow it
+
+    def _build_criterion(self, spec):
+        return MaskedCrossEntropy(spec.n_outputs)
+
+    def _proba_from_outputs(self, out):
+        """Turn one task's outputs (n, n_classes) into probabilities (default: softmax)."""
+        return torch.softmax(out, dim=1)
+
+    def _encode_targets(self, tasks, refit):
+        classes, encoded = [], []
+        for i, y in enumerate(tasks.ys):
+            where = _describe(i, tasks.names[i])
+            y = np.asarray(y)
+            if y.ndim == 2 and y.shape[1] == 1:
+                warnings.warn(
+                    f"{where}: a column-vector y was passed when a 1-D array was expected; "
+                    "it is flattened.",
+                    _data_conversion_warning(),
+                    stacklevel=4,
+                )
+                y = y.ravel()
+            if y.ndim != 1:
+                raise ValueError(
+                    f"{where}: y has shape {y.shape}; multi-output classification is not "
+                    "supported (give one label per row)."
+                )
+            try:
+                check_classification_targets(y)
+                cls, enc = np.unique(y, return_inverse=True)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{where}: {exc}") from None
+            if len(cls) < 2:
+                raise ValueError(
+                    f"{where} has only one class ({_label(cls[0])}); a classifier needs at least "
+                    "2 classes in every task (1 class found)."
+                )
+            if not refit:
+                old = self.task_classes_[i]
+                if len(old) != len(cls) or not np.all(old == cls):
+                    raise ValueError(
+                        f"{where}: warm_start=True needs the same classes as before "
+                        f"({list(old)}), got {list(cls)}."
+                    )
+            classes.append(cls)
+            encoded.append(enc.astype(np.int64))
+        if refit:
+            self.task_classes_ = classes
+            self.classes_ = classes[0] if len(classes) == 1 else classes
+        return encoded, [len(c) for c in classes]
+
+    def predict_proba(self, X):
+        """Class probabilities per task.
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+            One feature matrix per fitted task, in fit order (one matrix for a
+            single-task model).
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t, n_classes_t), or one such array
+            Columns follow ``task_classes_[t]``.
+        """
+        outs, single = self._forward_outputs(X)
+        probas = []
+        for t, out in enumerate(outs):
+            k = len(self.task_classes_[t])
+            if out is None:
+                probas.append(np.zeros((0, k)))
+            else:
+                probas.append(self._proba_from_outputs(out[:, :k]).numpy().astype(np.float64))
+        return self._format(probas, single)
+
+    def predict(self, X):
+        """Predicted labels per task (as given at fit).
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t,), or one such array
+        """
+        probas = self.predict_proba(X)
+        single = not isinstance(probas, list)
+        probas = [probas] if single else probas
+        preds = [self.task_classes_[t][p.argmax(1)] for t, p in enumerate(probas)]
+        return self._format(preds, single)
+
+
+class MultiTaskRegressor(RegressorMixin, MultiTaskNetEstimator):
+    """Base of the multi-task neural regressors.
+
+    Every task's targets are standardised with their training mean and standard
+    deviation for training, and predictions are mapped back. All tasks must have the
+    same number of target columns.
+    """
+
+    _task_kind = "regression"
+    score = MultiTaskEstimator.score
+    #: standardise every task's targets for training
+    _scale_targets = True
+
+    def _build_criterion(self, spec):
+        return TaskMSE(spec.n_outputs)
+
+    def _encode_targets(self, tasks, refit):
+        ys, widths = [], []
+        for i, y in enumerate(tasks.ys):
+            where = _describe(i, tasks.names[i])
+            try:
+                y = np.asarray(y, dtype=np.float64)
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: regression targets must be numeric.") from None
+            if not np.all(np.isfinite(y)):
+                raise ValueError(f"{where}: y contains NaN or infinity.")
+            ys.append(y.reshape(len(y), -1))
+            widths.append(ys[-1].shape[1])
+        if len(set(widths)) > 1:
+            raise ValueError(f"every task needs the same number of target columns; got {widths}.")
+        if refit:
+            self.target_1d_ = all(np.ndim(y) == 1 for y in tasks.ys)
+            self.n_outputs_ = widths[0]
+            if self._scale_targets:
+                self.target_mean_ = [y.mean(0) for y in ys]
+                self.target_scale_ = [np.where(y.std(0) > 1e-12, y.std(0), 1.0) for y in ys]
+            else:
+                self.target_mean_ = [np.zeros(w) for w in widths]
+                self.target_scale_ = [np.ones(w) for w in widths]
+        elif widths[0] != self.n_outputs_:
+            raise ValueError("warm_start=True needs the same number of target columns as before.")
+        scaled = [
+            ((y - m) / s).astype(np.float32)
+            for y, m, s in zip(ys, self.target_mean_, self.target_scale_)
+        ]
+        return scaled, widths
+
+    def predict(self, X):
+        """Predicted targets per task, on the original scale.
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t,) or (n_rows_t, n_outputs), or one such array
+        """
+        outs, single = self._forward_outputs(X)
+        preds = []
+        for t, out in enumerate(outs):
+            k = self.n_outputs_
+            if out is None:
+                p = np.zeros((0, k))
+            else:
+                p = out[:, :k].numpy().astype(np.float64)
+            p = p * self.target_scale_[t] + self.target_mean_[t]
+            preds.append(p.ravel() if self.target_1d_ else p)
+        return self._format(preds, single)
+
+
+def _silent(*args, **kwargs):
+    """A sink that discards skorch's messages when ``verbose=0``."""
+
+
+def _data_conversion_warning():
+    from sklearn.exceptions import DataConversionWarning
+
+    return DataConversionWarning

@@ -1,0 +1,5 @@
+"""Baselines in the multi-task API."""
+
+from skmtl.baselines.per_task import PerTaskClassifier, PerTaskRegressor
+
+__all__ = ["PerTaskClassifier", "PerTaskRegressor"]

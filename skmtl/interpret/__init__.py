@@ -1,0 +1,1 @@
+"""Interpretation tools for fitted skmtl estimators (task similarity, clustering, plots)."""

@@ -1,0 +1,121 @@
+"""Splitting multi-task data: rows are split within every task."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection._split import _BaseKFold
+from sklearn.utils import check_random_state
+
+from skmtl.tasks import Tasks, _is_discrete, as_tasks
+
+__all__ = ["TaskStratifiedKFold", "task_train_test_split"]
+
+
+def _strata(X, y=None, groups=None):
+    if isinstance(X, Tasks):
+        return X.strata
+    if groups is not None and y is not None:
+        _, codes = np.unique(
+            np.char.add(
+                np.asarray(groups).astype(str), np.char.add("\x00", np.asarray(y).astype(str))
+            ),
+            return_inverse=True,
+        )
+        return codes
+    if groups is not None:
+        return np.unique(np.asarray(groups).astype(str), return_inverse=True)[1]
+    raise ValueError("TaskStratifiedKFold needs a Tasks as X, or groups (task ids) and y.")
+
+
+class TaskStratifiedKFold(_BaseKFold):
+    """K-fold that stratifies by task and label together.
+
+    Every fold holds rows of every task and, where a task has enough rows of a class,
+    of every class; regression tasks are stratified by task only. Use it with a
+    :class:`~skmtl.tasks.Tasks` as ``X`` (or with ``groups`` = task index per row and
+    ``y``) in any scikit-learn model-selection tool.
+
+    Parameters
+    ----------
+    n_splits : int, default=5
+    shuffle : bool, default=True
+    random_state : int, RandomState or None, default=None
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.tasks import Tasks
+    >>> T = Tasks([np.zeros((10, 1)), np.zeros((6, 2))], [[0, 1] * 5, ["a", "b"] * 3])
+    >>> cv = TaskStratifiedKFold(n_splits=3, random_state=0)
+    >>> [T[test].sizes.tolist() for _, test in cv.split(T)]
+    [[4, 2], [3, 2], [3, 2]]
+    """
+
+    def __init__(self, n_splits=5, *, shuffle=True, random_state=None):
+        super().__init__(n_splits=n_splits, shuffle=shuffle, random_state=random_state)
+
+    def _iter_test_indices(self, X=None, y=None, groups=None):  # pragma: no cover - unused
+        raise NotImplementedError
+
+    def split(self, X, y=None, groups=None):
+        """Generate train/test row indices, stratified by (task, label)."""
+        strata = _strata(X, y, groups)
+        skf = StratifiedKFold(self.n_splits, shuffle=self.shuffle, random_state=self.random_state)
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="The least populated class")
+            yield from skf.split(np.zeros(len(strata)), strata)
+
+
+def task_train_test_split(X, y=None, *, test_size=0.2, stratify=True, random_state=None):
+    """Split every task's rows into train and test parts.
+
+    Classification tasks are stratified by label when ``stratify`` (a class with a
+    single row stays in the training part); every task keeps at least one training row.
+
+    Parameters
+    ----------
+    X : Tasks, list of (X, y), ...
+        Anything ``fit`` accepts.
+    y : targets when ``X`` holds features only
+    test_size : float in (0, 1), default=0.2
+    stratify : bool, default=True
+    random_state : int, RandomState or None, default=None
+
+    Returns
+    -------
+    train, test : Tasks
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tr, te = task_train_test_split([(np.zeros((10, 2)), [0, 1] * 5)], random_state=0)
+    >>> tr.sizes.tolist(), te.sizes.tolist()
+    ([8], [2])
+    """
+    tasks, _ = as_tasks(X, y)
+    if not 0 < test_size < 1:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size!r}.")
+    rs = check_random_state(random_state)
+    train_rows, test_rows = [], []
+    for t in range(tasks.n_tasks):
+        yt = tasks.ys[t]
+        n = len(yt)
+        offset = tasks.offsets[t]
+        if stratify and yt.ndim == 1 and _is_discrete(yt):
+            groups = [np.flatnonzero(yt == c) for c in np.unique(yt)]
+        else:
+            groups = [np.arange(n)]
+        test = []
+        for g in groups:
+            g = rs.permutation(g)
+            k = int(round(test_size * len(g)))
+            k = min(k, len(g) - 1)
+            test.extend(g[:k].tolist())
+        test = np.sort(np.asarray(test, dtype=np.int64))
+        train = np.setdiff1d(np.arange(n), test)
+        train_rows.append(offset + train)
+        test_rows.append(offset + test)
+    return tasks.take_rows(np.concatenate(train_rows)), tasks.take_rows(np.concatenate(test_rows))

@@ -1,0 +1,1 @@
+"""Torch modules of skmtl (no scikit-learn imports here)."""

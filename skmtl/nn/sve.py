@@ -1,0 +1,281 @@
+"""Shared variable embedding (SVE) network and its vanilla Traveling Observer Model form.
+
+Paper: Żelaszczyk and Mańdziuk (2024), *Interpretable Multi-task Learning with Shared
+Variable Embeddings*; baseline: Meyerson and Miikkulainen (2021), the Traveling Observer
+Model (TOM).
+
+Every input variable ``i`` of every task is a pair (value ``x_i``, embedding ``z_i``), every
+output variable ``j`` (one per class per task) has an embedding ``z_j``; all live in one
+table per kind, indexed by (task, column) and (task, class). The prediction is (eq. 6)::
+
+    y_j = g2( g1( sum_i f(x_i, f_i) ), z_j )
+
+* ``f`` (encoder): ``Linear(1 -> H)`` on the value, FiLM-modulated by the variable's
+  embedding, then FiLM residual blocks (:class:`~skmtl.nn.film.FiLMStack`).
+* the sum over the variables of a row is order-free and ignores padded columns (``mask``).
+* ``g1`` (core): residual blocks (:class:`~skmtl.nn.film.ResidualStack`), eq. 3.
+* ``g2`` (final decoder): FiLM residual blocks conditioned on the target embedding, then
+  ``Linear(H -> 1)``.
+* ``f_i`` is the processed embedding ``F = A(Z, S, S)`` of eq. 5 when ``n_shared`` is set
+  (attention over the shared base ``S``, D x C), or the raw ``z_i`` when ``n_shared=None``
+  (vanilla TOM, eq. 2-3). Target embeddings are always raw (Figure 1).
+
+Torch only; no scikit-learn imports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+
+from skmtl.nn.attention import SharedEmbeddingAttention
+from skmtl.nn.film import FiLM, FiLMStack, ResidualStack
+from skmtl.nn.regularizers import REGULARIZERS, stable_rank
+
+__all__ = ["SharedVariableEmbeddingNet"]
+
+
+class SharedVariableEmbeddingNet(nn.Module):
+    """Variable-embedding predictor with optional shared embeddings (TOM / SVE).
+
+    Parameters
+    ----------
+    n_features : sequence of int
+        Number of input variables of each task.
+    n_outputs : sequence of int
+        Number of output variables of each task (classes for a classifier).
+    embedding_dim : int, default=128
+        Dimension ``C`` of every variable embedding and of the shared embeddings.
+    n_shared : int or None, default=128
+        Number ``D`` of shared embeddings. ``None`` gives the vanilla variable-embedding
+        model (TOM): the raw embeddings condition the encoder directly.
+    hidden_dim : int, default=128
+        Latent width ``H`` of encoder, core and decoder.
+    n_encoder_layers, n_core_layers, n_decoder_layers : int, default=10
+        Number of layers of ``f``, ``g1`` and ``g2`` (``f`` counts its FiLM input layer).
+    dropout : float, default=0.0
+        Dropout rate of every residual branch.
+    attention : {"softmax", "entmax"}, default="softmax"
+        Normaliser of the shared-embedding attention (ignored when ``n_shared=None``).
+    alpha : float, default=1.05
+        (Initial) alpha of alpha-entmax.
+    learn_alpha : bool, default=False
+        Learn alpha by gradient descent.
+    embedding_std : float, default=1.0
+        Standard deviation of the normal initialisation of all embeddings (raw input,
+        output and shared). The paper uses 1.0 with attention and 1e-3 for vanilla TOM.
+    regularizers : mapping of str to float, optional
+        Weights of penalties on ``S`` among ``"orthogonal"`` (eq. 8), ``"stable_rank"``
+        (eq. 10) and ``"von_neumann"`` (eq. 12); their weighted sum is the ``penalty``
+        returned by :meth:`forward`.
+    aggregation : {"sum", "mean"}, default="sum"
+        How encoded variables are pooled: the paper's sum (eq. 2), or their mean over the
+        real variables of the row.
+    entmax_n_iter : int, default=30
+        Bisection iterations of entmax.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = SharedVariableEmbeddingNet([3, 5], [2, 4], embedding_dim=8, n_shared=4,
+    ...                                  hidden_dim=16, n_encoder_layers=2,
+    ...                                  n_core_layers=1, n_decoder_layers=1)
+    >>> X = torch.randn(6, 5)
+    >>> task = torch.tensor([0, 0, 0, 1, 1, 1])
+    >>> mask = torch.arange(5) < torch.tensor([3, 5])[task, None]
+    >>> out, penalty = net(X * mask, task, mask)
+    >>> out.shape, float(penalty)
+    (torch.Size([6, 4]), 0.0)
+    """
+
+    def __init__(
+        self,
+        n_features: Sequence[int],
+        n_outputs: Sequence[int],
+        *,
+        embedding_dim: int = 128,
+        n_shared: int | None = 128,
+        hidden_dim: int = 128,
+        n_encoder_layers: int = 10,
+        n_core_layers: int = 10,
+        n_decoder_layers: int = 10,
+        dropout: float = 0.0,
+        attention: str = "softmax",
+        alpha: float = 1.05,
+        learn_alpha: bool = False,
+        embedding_std: float = 1.0,
+        regularizers: Mapping[str, float] | None = None,
+        aggregation: str = "sum",
+        entmax_n_iter: int = 30,
+    ):
+        super().__init__()
+        n_features = [int(n) for n in n_features]
+        n_outputs = [int(n) for n in n_outputs]
+        if len(n_features) != len(n_outputs) or not n_features:
+            raise ValueError("n_features and n_outputs must be non-empty and of equal length.")
+        if min(n_features) < 1 or min(n_outputs) < 1:
+            raise ValueError("every task needs at least one input and one output variable.")
+        if n_encoder_layers < 1:
+            raise ValueError(f"n_encoder_layers must be >= 1, got {n_encoder_layers}.")
+        if aggregation not in ("sum", "mean"):
+            raise ValueError(f"aggregation must be 'sum' or 'mean', got {aggregation!r}.")
+        regularizers = dict(regularizers or {})
+        unknown = set(regularizers) - set(REGULARIZERS)
+        if unknown:
+            raise ValueError(
+                f"unknown regularizer(s) {sorted(unknown)}; choose from {sorted(REGULARIZERS)}."
+            )
+        if regularizers and any(w for w in regularizers.values()) and n_shared is None:
+            raise ValueError("regularizers act on the shared embeddings; they need n_shared.")
+
+        self.n_tasks = len(n_features)
+        self.n_features = n_features
+        self.n_outputs = n_outputs
+        self.embedding_dim = C = int(embedding_dim)
+        self.hidden_dim = H = int(hidden_dim)
+        self.n_shared = None if n_shared is None else int(n_shared)
+        self.aggregation = aggregation
+        self.regularizers = {k: float(v) for k, v in regularizers.items() if v}
+        self.max_outputs = max(n_outputs)
+
+        def offsets(sizes):
+            return torch.tensor([0, *torch.tensor(sizes).cumsum(0).tolist()[:-1]])
+
+        self.register_buffer("in_offset", offsets(n_features), persistent=False)
+        self.register_buffer("out_offset", offsets(n_outputs), persistent=False)
+        self.register_buffer("n_features_t", torch.tensor(n_features), persistent=False)
+        self.register_buffer("n_outputs_t", torch.tensor(n_outputs), persistent=False)
+
+        std = float(embedding_std)
+        self.input_embeddings = nn.Parameter(torch.randn(sum(n_features), C) * std)
+        self.output_embeddings = nn.Parameter(torch.randn(sum(n_outputs), C) * std)
+        if self.n_shared is not None:
+            self.shared_embeddings = nn.Parameter(torch.randn(self.n_shared, C) * std)
+            self.attention = SharedEmbeddingAttention(
+                C, attention=attention, alpha=alpha, learn_alpha=learn_alpha, n_iter=entmax_n_iter
+            )
+        else:
+            self.shared_embeddings = None
+            self.attention = None
+
+        # f: value -> H, FiLM on the (processed) variable embedding, ReLU, FiLM res-blocks
+        self.value_in = nn.Linear(1, H)
+        self.film_in = FiLM(H, C)
+        self.encoder = FiLMStack(H, C, n_encoder_layers - 1, dropout)
+        # g1: target-independent core; g2: target-conditioned decoder
+        self.core = ResidualStack(H, n_core_layers, dropout)
+        self.decoder = FiLMStack(H, C, n_decoder_layers, dropout)
+        self.head = nn.Linear(H, 1)
+
+    # ------------------------------------------------------------------ embeddings
+    def processed_embeddings(self, index: torch.Tensor | None = None):
+        """Processed input embeddings ``F`` and attention weights for input variables.
+
+        Parameters
+        ----------
+        index : LongTensor, optional
+            Rows of the input-embedding table; all when omitted.
+
+        Returns
+        -------
+        F : Tensor (N, C)
+            ``A(Z, S, S)`` (eq. 5), or the raw ``Z`` when ``n_shared`` is None.
+        weights : Tensor (N, D) or None
+            Attention of each variable over the shared base.
+        """
+        Z = self.input_embeddings if index is None else self.input_embeddings[index]
+        if self.attention is None:
+            return Z, None
+        return self.attention(Z, self.shared_embeddings)
+
+    def variable_index(self, task: int) -> torch.Tensor:
+        """Rows of the input-embedding table holding task ``task``'s variables, in order."""
+        start = int(self.in_offset[task])
+        return torch.arange(start, start + self.n_features[task], device=self.in_offset.device)
+
+    def output_index(self, task: int) -> torch.Tensor:
+        """Rows of the output-embedding table holding task ``task``'s classes, in order."""
+        start = int(self.out_offset[task])
+        return torch.arange(start, start + self.n_outputs[task], device=self.out_offset.device)
+
+    def alpha_value(self) -> float | None:
+        """Effective entmax alpha (None for softmax or vanilla)."""
+        if self.attention is None or self.attention.attention != "entmax":
+            return None
+        return float(self.attention.effective_alpha().detach())
+
+    def stable_rank(self) -> float | None:
+        """Stable rank (eq. 9) of the shared embedding matrix (None for vanilla)."""
+        if self.shared_embeddings is None:
+            return None
+        return float(stable_rank(self.shared_embeddings.detach()))
+
+    def penalty(self) -> torch.Tensor:
+        """Weighted sum of the regularisers on ``S`` (Appendix A)."""
+        total = torch.zeros((), device=self.input_embeddings.device)
+        for name, weight in self.regularizers.items():
+            total = total + weight * REGULARIZERS[name](self.shared_embeddings)
+        return total
+
+    # ------------------------------------------------------------------ forward
+    def encode(self, X: torch.Tensor, task: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """Latent code ``g1(sum_i f(x_i, f_i))`` of every row, shape (B, H)."""
+        B, F = X.shape
+        cols = torch.arange(F, device=X.device)
+        idx = self.in_offset[task][:, None] + cols[None, :]
+        idx = torch.where(mask, idx, torch.zeros_like(idx))
+        uniq, inv = torch.unique(idx, return_inverse=True)
+        emb, _ = self.processed_embeddings(uniq)  # (U, C)
+
+        gamma, beta = self.film_in.params(emb)
+        h = self.value_in(X.unsqueeze(-1))  # (B, F, H)
+        h = torch.relu(self.film_in.modulate(h, gamma[inv], beta[inv]))
+        h = self.encoder(h, self.encoder.film_params(emb), inv)
+        m = mask.to(h.dtype).unsqueeze(-1)
+        pooled = (h * m).sum(1)
+        if self.aggregation == "mean":
+            pooled = pooled / m.sum(1).clamp_min(1.0)
+        return self.core(pooled)
+
+    def decode(self, code: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
+        """Scores ``g2(code, z_j)`` for the output variables of each row's task, (B, K)."""
+        B = code.shape[0]
+        kb = int(self.n_outputs_t[task].max())
+        ks = torch.arange(kb, device=code.device)
+        oidx = self.out_offset[task][:, None] + ks[None, :]
+        omask = ks[None, :] < self.n_outputs_t[task][:, None]
+        oidx = torch.where(omask, oidx, torch.zeros_like(oidx))
+        uniq, inv = torch.unique(oidx, return_inverse=True)
+        zo = self.output_embeddings[uniq]
+        h = code.unsqueeze(1).expand(B, kb, self.hidden_dim)
+        h = self.decoder(h, self.decoder.film_params(zo), inv)
+        out = self.head(h).squeeze(-1) * omask.to(h.dtype)
+        if kb < self.max_outputs:
+            out = torch.nn.functional.pad(out, (0, self.max_outputs - kb))
+        return out
+
+    def forward(self, X, task, mask):
+        """Scores for every row and the training penalty.
+
+        Parameters
+        ----------
+        X : FloatTensor (B, F)
+            Standardised values, zero beyond each row's task width.
+        task : LongTensor (B,)
+            Task index of each row.
+        mask : BoolTensor (B, F)
+            True where the column is a real variable of the row's task.
+
+        Returns
+        -------
+        output : FloatTensor (B, max(n_outputs))
+            Score of each output variable; columns beyond the task's outputs are 0.
+        penalty : scalar Tensor
+            Weighted regularisers on ``S`` (zero when none).
+        """
+        mask = mask.bool()
+        task = task.long()
+        X = X * mask.to(X.dtype)
+        return self.decode(self.encode(X, task, mask), task), self.penalty()

@@ -1,0 +1,480 @@
+"""Shared variable embeddings (SVE) and the Traveling Observer Model (TOM) as a classifier.
+
+Paper: Żelaszczyk and Mańdziuk (2024), *Interpretable Multi-task Learning with Shared
+Variable Embeddings*. The torch network lives in :mod:`skmtl.nn.sve`; the concept tables and
+plots in :mod:`skmtl.interpret.sve`. See ``docs/sve.md`` for the method and how every
+equation maps to code.
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from skmtl.base import MultiTaskClassifier
+from skmtl.interpret import sve as _interp
+from skmtl.nn.attention import ALPHA_MAX, ALPHA_MIN
+from skmtl.nn.losses import MaskedSquaredHinge
+from skmtl.nn.sve import SharedVariableEmbeddingNet
+
+__all__ = ["SharedVariableEmbeddingClassifier", "PRESETS"]
+
+#: Named parameter sets for :meth:`SharedVariableEmbeddingClassifier.from_preset`.
+#: ``"paper"``: the paper's setting (Appendix D: C = D = H = 128, 10 layers per network, no
+#: dropout, Adam lr 1e-3, weight decay 1e-5, embeddings ~ N(0, 1), 1.05-entmax with learned
+#: alpha). ``"small"``: a CPU-sized model (C = D = 32, H = 64, 2 layers per network) used by
+#: the PMLB benchmark; roughly 15-30x cheaper per row.
+PRESETS = {
+    "paper": dict(
+        embedding_dim=128, n_shared=128, hidden_dim=128, n_encoder_layers=10,
+        n_core_layers=10, n_decoder_layers=10, dropout=0.0, lr=1e-3, weight_decay=1e-5,
+        batch_size=128,
+    ),
+    "small": dict(
+        embedding_dim=32, n_shared=32, hidden_dim=64, n_encoder_layers=2, n_core_layers=2,
+        n_decoder_layers=2, dropout=0.0, lr=2e-3, weight_decay=1e-5, batch_size=128,
+    ),
+}
+
+
+class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
+    """Multi-task classifier with (shared) variable embeddings — SVE and TOM.
+
+    Every input variable of every task is a (value, embedding) pair and every class of
+    every task is an output variable with its own embedding, so tasks of any width and any
+    number of classes train together in one network (paper eqs. 2, 3, 6):
+
+    ``score_j = g2(g1(pool_i f(x_i, f_i)), z_j)``
+
+    ``f`` is a FiLM-conditioned encoder, ``g1`` a core of residual blocks, ``g2`` a
+    FiLM-conditioned decoder. With ``n_shared`` set, the processed embedding ``f_i`` of a
+    variable is its raw embedding's attention over ``n_shared`` learned shared embeddings
+    (eq. 5, softmax or alpha-entmax); with ``n_shared=None`` it is the raw embedding (the
+    vanilla variable-embedding model, TOM). Training minimises the squared hinge loss on a
+    +1/-1 encoding of the classes (eq. 7) plus optional regularisers of the shared base
+    (Appendix A).
+
+    Parameters
+    ----------
+    embedding_dim : int, default=128
+        Dimension ``C`` of variable and shared embeddings.
+    n_shared : int or None, default=128
+        Number ``D`` of shared embeddings; ``None`` gives vanilla variable embeddings (TOM).
+    hidden_dim : int, default=128
+        Latent width ``H`` of encoder, core and decoder.
+    n_encoder_layers, n_core_layers, n_decoder_layers : int, default=10
+        Layers of ``f``, ``g1``, ``g2`` (the paper: 10 each).
+    dropout : float, default=0.0
+        Dropout of every residual branch (the paper's main results: 0).
+    attention : {"entmax", "softmax"}, default="entmax"
+        Normaliser of the shared-embedding attention: alpha-entmax (sparse, exact zeros;
+        the paper's best model) or softmax (the paper's base SVE).
+    alpha : float, default=1.05
+        Entmax alpha, or its initial value with ``learn_alpha`` (range [1.01, 4]).
+    learn_alpha : bool, default=True
+        Learn alpha by gradient descent (Table 3).
+    embedding_std : float or None, default=None
+        Standard deviation of the normal initialisation of every embedding. ``None``: 1.0
+        with shared embeddings and 1e-3 for vanilla TOM, as in the paper (Appendix D).
+    orthogonal_weight : float, default=0.0
+        Weight ``alpha_orth`` of the orthogonality penalty ``||S^T S - I||_F^2`` (eq. 8).
+    stable_rank_weight : float, default=0.0
+        Weight ``alpha_sr`` of the stable-rank penalty ``C - sr(S)`` (eq. 10).
+    von_neumann_weight : float, default=0.0
+        Weight ``alpha_vN`` of the negative von Neumann entropy of the row-normalised ``S``
+        (eq. 12). Several penalties may be combined.
+    aggregation : {"mean", "sum"}, default="mean"
+        Pooling of the encoded variables: ``"sum"`` is the paper's eq. 2; ``"mean"`` divides
+        by the number of variables of the row (still order-free). Mean is the default
+        because it trained markedly better in our CPU runs (see ``docs/sve.md``).
+    n_concept_variables : int, default=5
+        ``K``, the variables listed per shared embedding in ``concepts_`` (eq. 16).
+    lr : float, default=1e-3
+        Adam learning rate (paper: 1e-3).
+    max_epochs : int, default=100
+    batch_size : int, default=128
+    batching : {"task", "mixed"}, default="task"
+        ``"task"``: sample a task, then a batch of its rows (the paper's training);
+        ``"mixed"``: rows of many tasks per step, zero-padded and masked (one forward pass).
+    task_sampling : {"uniform", "proportional"}, default="uniform"
+        Uniform: every task is drawn equally often (the paper's "sample a task").
+    optimizer, validation_fraction, early_stopping, n_iter_no_change, callbacks, \
+warm_start, verbose, device, random_state
+        Training parameters shared by every skmtl network; see
+        :class:`skmtl.base.MultiTaskNetEstimator`.
+    weight_decay : float, default=1e-5
+        Paper: 1e-5.
+
+    Attributes
+    ----------
+    shared_embeddings_ : ndarray of shape (D, C) or None
+        The shared base ``S`` (None for vanilla).
+    variable_embeddings_ : list of ndarray of shape (n_features_t, C)
+        Raw input-variable embeddings ``z_i`` per task.
+    processed_embeddings_ : list of ndarray of shape (n_features_t, C)
+        Processed embeddings ``f_i = A(z_i, S, S)`` (eq. 5); equal to the raw ones for vanilla.
+    output_embeddings_ : list of ndarray of shape (n_classes_t, C)
+        Embeddings of every task's class (target) variables.
+    attention_ : list of ndarray of shape (n_features_t, D) or None
+        Attention weights of every input variable over the shared base (rows sum to 1;
+        exact zeros under entmax).
+    alpha_ : float or None
+        Effective entmax alpha after training (None for softmax / vanilla).
+    stable_rank_ : float or None
+        Stable rank ``||S||_F^2 / ||S||_2^2`` (eq. 9) of the shared base.
+    concepts_ : pandas.DataFrame or None
+        One row per (shared embedding, rank): the ``n_concept_variables`` input variables
+        whose processed embeddings are most cosine-similar to each shared embedding
+        (eq. 16), with columns ``shared_embedding``, ``rank``, ``task``, ``variable``,
+        ``similarity``, ``attention``. None for vanilla.
+    best_epoch_ : int or None
+        Epoch (1-based) with the best validation loss (the weights kept by early stopping).
+    n_steps_to_best_ : int or None
+        Optimizer steps up to the end of ``best_epoch_``.
+    classes_, task_classes_, n_tasks_, task_names_, net_, module_, history_, n_steps_, ...
+        See :class:`skmtl.base.MultiTaskClassifier`.
+
+    Notes
+    -----
+    ``predict_proba`` normalises the per-class hinge scores: each score is clipped to the
+    margin ``[-1, 1]`` and mapped to ``[0, 1]``, a ``1e-3 * softmax(scores)`` tie-breaker is
+    added (so the ordering of the raw scores is kept), and the row is divided by its sum.
+    ``predict`` is the argmax, i.e. the class with the largest raw score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.sve import SharedVariableEmbeddingClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X1, X2 = rng.normal(size=(150, 3)), rng.normal(size=(120, 5))
+    >>> tasks = [(X1, X1[:, 0] > 0), (X2, np.digitize(X2[:, 1], [-0.5, 0.5]))]
+    >>> clf = SharedVariableEmbeddingClassifier.from_preset(
+    ...     "small", max_epochs=30, random_state=0).fit(tasks)
+    >>> clf.score(tasks) > 0.8
+    True
+    >>> clf.shared_embeddings_.shape, [a.shape for a in clf.attention_]
+    ((32, 32), [(3, 32), (5, 32)])
+    >>> list(clf.concepts_.columns)[:4]
+    ['shared_embedding', 'rank', 'task', 'variable']
+    """
+
+    _parameter_constraints = {
+        **MultiTaskClassifier._parameter_constraints,
+        "embedding_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_shared": [Interval(Integral, 1, None, closed="left"), None],
+        "hidden_dim": [Interval(Integral, 1, None, closed="left")],
+        "n_encoder_layers": [Interval(Integral, 1, None, closed="left")],
+        "n_core_layers": [Interval(Integral, 0, None, closed="left")],
+        "n_decoder_layers": [Interval(Integral, 0, None, closed="left")],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "attention": [StrOptions({"softmax", "entmax"})],
+        "alpha": [Interval(Real, ALPHA_MIN, ALPHA_MAX, closed="both")],
+        "learn_alpha": ["boolean"],
+        "embedding_std": [Interval(Real, 0, None, closed="neither"), None],
+        "orthogonal_weight": [Interval(Real, 0, None, closed="left")],
+        "stable_rank_weight": [Interval(Real, 0, None, closed="left")],
+        "von_neumann_weight": [Interval(Real, 0, None, closed="left")],
+        "aggregation": [StrOptions({"sum", "mean"})],
+        "n_concept_variables": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        embedding_dim=128,
+        n_shared=128,
+        hidden_dim=128,
+        n_encoder_layers=10,
+        n_core_layers=10,
+        n_decoder_layers=10,
+        dropout=0.0,
+        attention="entmax",
+        alpha=1.05,
+        learn_alpha=True,
+        embedding_std=None,
+        orthogonal_weight=0.0,
+        stable_rank_weight=0.0,
+        von_neumann_weight=0.0,
+        aggregation="mean",
+        n_concept_variables=5,
+        *,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=128,
+        batching="task",
+        task_sampling="uniform",
+        optimizer="adam",
+        weight_decay=1e-5,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        self.embedding_dim = embedding_dim
+        self.n_shared = n_shared
+        self.hidden_dim = hidden_dim
+        self.n_encoder_layers = n_encoder_layers
+        self.n_core_layers = n_core_layers
+        self.n_decoder_layers = n_decoder_layers
+        self.dropout = dropout
+        self.attention = attention
+        self.alpha = alpha
+        self.learn_alpha = learn_alpha
+        self.embedding_std = embedding_std
+        self.orthogonal_weight = orthogonal_weight
+        self.stable_rank_weight = stable_rank_weight
+        self.von_neumann_weight = von_neumann_weight
+        self.aggregation = aggregation
+        self.n_concept_variables = n_concept_variables
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.batching = batching
+        self.task_sampling = task_sampling
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+
+    @classmethod
+    def from_preset(cls, preset="small", **params):
+        """Build an estimator from a named parameter set, overridden by ``params``.
+
+        Parameters
+        ----------
+        preset : {"paper", "small"}, default="small"
+            See :data:`PRESETS`.
+        **params
+            Any constructor parameter; wins over the preset.
+
+        Returns
+        -------
+        SharedVariableEmbeddingClassifier
+
+        Examples
+        --------
+        >>> clf = SharedVariableEmbeddingClassifier.from_preset("small", n_shared=None)
+        >>> clf.embedding_dim, clf.n_shared, clf.n_encoder_layers
+        (32, None, 2)
+        """
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; choose from {sorted(PRESETS)}.")
+        return cls(**{**PRESETS[preset], **params})
+
+    # ------------------------------------------------------------------ hooks
+    def _regularizers(self):
+        return {
+            "orthogonal": float(self.orthogonal_weight),
+            "stable_rank": float(self.stable_rank_weight),
+            "von_neumann": float(self.von_neumann_weight),
+        }
+
+    def _check_params(self):
+        if self.n_shared is None and any(w > 0 for w in self._regularizers().values()):
+            raise ValueError(
+                "orthogonal_weight, stable_rank_weight and von_neumann_weight regularise the "
+                "shared embeddings; they need n_shared (got n_shared=None)."
+            )
+
+    def _embedding_std(self):
+        if self.embedding_std is not None:
+            return float(self.embedding_std)
+        return 1e-3 if self.n_shared is None else 1.0
+
+    def _build_module(self, spec):
+        return SharedVariableEmbeddingNet(
+            spec.n_features,
+            spec.n_outputs,
+            embedding_dim=self.embedding_dim,
+            n_shared=self.n_shared,
+            hidden_dim=self.hidden_dim,
+            n_encoder_layers=self.n_encoder_layers,
+            n_core_layers=self.n_core_layers,
+            n_decoder_layers=self.n_decoder_layers,
+            dropout=self.dropout,
+            attention=self.attention,
+            alpha=self.alpha,
+            learn_alpha=self.learn_alpha,
+            embedding_std=self._embedding_std(),
+            regularizers=self._regularizers(),
+            aggregation=self.aggregation,
+        )
+
+    def _build_criterion(self, spec):
+        return MaskedSquaredHinge(spec.n_outputs)
+
+    def _proba_from_outputs(self, out):
+        scores = out.float()
+        p = (scores.clamp(-1.0, 1.0) + 1.0) / 2.0 + 1e-3 * torch.softmax(scores, dim=1)
+        return p / p.sum(dim=1, keepdim=True)
+
+    def _on_fitted(self):
+        module = self.module_
+        with torch.no_grad():
+            F, W = module.processed_embeddings()
+            Z = module.input_embeddings.detach()
+            Zo = module.output_embeddings.detach()
+            F = F.detach().float().cpu().numpy().astype(np.float64)
+            Z = Z.float().cpu().numpy().astype(np.float64)
+            Zo = Zo.float().cpu().numpy().astype(np.float64)
+            W = None if W is None else W.detach().float().cpu().numpy().astype(np.float64)
+        in_off = np.concatenate([[0], np.cumsum(module.n_features)])
+        out_off = np.concatenate([[0], np.cumsum(module.n_outputs)])
+        per_task = [slice(in_off[t], in_off[t + 1]) for t in range(module.n_tasks)]
+        self.variable_embeddings_ = [Z[s] for s in per_task]
+        self.processed_embeddings_ = [F[s] for s in per_task]
+        self.output_embeddings_ = [
+            Zo[out_off[t] : out_off[t + 1]] for t in range(module.n_tasks)
+        ]
+        self.attention_ = None if W is None else [W[s] for s in per_task]
+        if module.shared_embeddings is None:
+            self.shared_embeddings_ = None
+        else:
+            self.shared_embeddings_ = (
+                module.shared_embeddings.detach().float().cpu().numpy().astype(np.float64)
+            )
+        self.alpha_ = module.alpha_value()
+        self.stable_rank_ = module.stable_rank()
+        self.concepts_ = None if W is None else self.concepts(self.n_concept_variables)
+        self.best_epoch_, self.n_steps_to_best_ = _best_epoch(self.history_)
+
+    # ------------------------------------------------------------- analysis
+    def _check_shared(self, what):
+        check_is_fitted(self)
+        if self.shared_embeddings_ is None:
+            raise ValueError(
+                f"{what} needs shared embeddings; this model was fitted with n_shared=None "
+                "(vanilla variable embeddings)."
+            )
+
+    def concepts(self, k=None):
+        """Concept table: the ``k`` most similar input variables of every shared embedding.
+
+        Similarity is the cosine similarity between the shared embedding ``s_p`` and the
+        processed embedding ``f_i`` of each variable (eq. 16). Reading it: a shared
+        embedding whose top variables come from different tasks but share a meaning (e.g.
+        all physical measurements) is a reusable concept; one whose top variables all come
+        from one task is tied to that dataset.
+
+        Parameters
+        ----------
+        k : int, optional
+            Variables per shared embedding; ``n_concept_variables`` by default.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``shared_embedding``, ``rank``, ``task``, ``variable``, ``similarity``,
+            ``attention`` (the variable's attention weight on that shared embedding).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.sve import SharedVariableEmbeddingClassifier
+        >>> X = np.random.default_rng(0).normal(size=(60, 3))
+        >>> clf = SharedVariableEmbeddingClassifier.from_preset(
+        ...     "small", n_shared=4, max_epochs=2, random_state=0).fit([(X, X[:, 0] > 0)])
+        >>> clf.concepts(k=2).shape
+        (8, 6)
+        """
+        self._check_shared("concepts")
+        return _interp.concept_table(
+            self.shared_embeddings_,
+            self.processed_embeddings_,
+            self.task_names_,
+            self.feature_names_per_task_,
+            k=self.n_concept_variables if k is None else int(k),
+            attention=self.attention_,
+        )
+
+    def commonly_shared(self, threshold=0.1, n_embeddings=5, n_tasks=5):
+        """Shared embeddings used by the most tasks (paper Appendix G).
+
+        A task shares an embedding when one of its variables gives it an attention weight
+        above ``threshold``; the ``n_embeddings`` embeddings shared by the most tasks are
+        listed with the ``n_tasks`` tasks closest to them (max cosine similarity).
+
+        Parameters
+        ----------
+        threshold : float, default=0.1
+        n_embeddings : int, default=5
+        n_tasks : int, default=5
+
+        Returns
+        -------
+        pandas.DataFrame
+            See :func:`skmtl.interpret.sve.commonly_shared`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skmtl.sve import SharedVariableEmbeddingClassifier
+        >>> X = np.random.default_rng(0).normal(size=(60, 3))
+        >>> clf = SharedVariableEmbeddingClassifier.from_preset(
+        ...     "small", n_shared=4, max_epochs=2, random_state=0)
+        >>> clf = clf.fit([(X, X[:, 0] > 0), (X, X[:, 1] > 0)])
+        >>> clf.commonly_shared(n_embeddings=2).shape[0]
+        4
+        """
+        self._check_shared("commonly_shared")
+        return _interp.commonly_shared(
+            self.attention_,
+            self.shared_embeddings_,
+            self.processed_embeddings_,
+            self.task_names_,
+            threshold=threshold,
+            n_embeddings=n_embeddings,
+            n_tasks=n_tasks,
+        )
+
+    def plot_attention(self, how="max", ax=None, **kwargs):
+        """Heat map of every task's attention over the shared base (needs matplotlib).
+
+        Parameters
+        ----------
+        how : {"max", "mean"}, default="max"
+            Aggregate over each task's variables.
+        ax : matplotlib Axes, optional
+        **kwargs
+            Passed to :func:`skmtl.interpret.sve.plot_task_attention`.
+
+        Returns
+        -------
+        matplotlib.axes.Axes
+
+        Examples
+        --------
+        >>> ax = clf.plot_attention()  # doctest: +SKIP
+        >>> ax.figure.savefig("attention.png")  # doctest: +SKIP
+        """
+        self._check_shared("plot_attention")
+        return _interp.plot_task_attention(
+            self.attention_, self.task_names_, how=how, ax=ax, **kwargs
+        )
+
+
+def _best_epoch(history):
+    """(best epoch, steps up to it) from a skorch history with ``valid_loss_best``."""
+    if history is None or len(history) == 0:
+        return None, None
+    best, steps, total = None, None, 0
+    for i, row in enumerate(history, start=1):
+        total += int(row.get("train_batch_count", 0))
+        if row.get("valid_loss_best"):
+            best, steps = i, total
+    if best is None:
+        return len(history), total
+    return best, steps

@@ -1,0 +1,29 @@
+"""Shared test fixtures: the offline data folder and seeded random data."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_REPO = Path(__file__).resolve().parents[1]
+_SHARED_DATA = _REPO.parent / "shared" / "data"
+
+if "SKMTL_DATA_HOME" not in os.environ and _SHARED_DATA.is_dir():
+    os.environ["SKMTL_DATA_HOME"] = str(_SHARED_DATA)
+
+
+@pytest.fixture(scope="session")
+def data_home():
+    """The data folder (SKMTL_DATA_HOME); tests needing real data skip when it is absent."""
+    home = os.environ.get("SKMTL_DATA_HOME")
+    if not home or not (Path(home) / "pmlb").is_dir():
+        if os.environ.get("CI"):
+            pytest.fail("CI must find the real data cache: set SKMTL_DATA_HOME")
+        pytest.skip("real data cache not found: set SKMTL_DATA_HOME")
+    return Path(home)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)

@@ -1,0 +1,202 @@
+"""The shared estimator machinery, exercised through a tiny toy estimator."""
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV, KFold, cross_val_score
+from skorch.callbacks import Callback
+from toy import ToyClassifier, ToyRegressor
+
+from skmtl import Tasks, TaskStratifiedKFold
+
+
+def make_tasks(rng, n=(120, 90), widths=(3, 5)):
+    tasks = []
+    for k, (rows, w) in enumerate(zip(n, widths)):
+        X = rng.normal(size=(rows, w))
+        logit = X[:, 0] - X[:, 1] if k == 0 else X[:, 2] + X[:, 1]
+        y = np.where(logit > 0, "pos", "neg") if k == 0 else (logit > 0).astype(int) * 7 + 3
+        tasks.append((X, y))
+    return tasks
+
+
+def test_fit_predict_heterogeneous_tasks(rng):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(random_state=0).fit(tasks)
+    preds = clf.predict([X for X, _ in tasks])
+    assert isinstance(preds, list) and [p.shape for p in preds] == [(120,), (90,)]
+    assert set(preds[0]) <= {"pos", "neg"} and set(preds[1]) <= {3, 10}
+    proba = clf.predict_proba([X for X, _ in tasks])
+    np.testing.assert_allclose(proba[1].sum(1), 1.0, rtol=1e-5)
+    scores = clf.score_tasks(tasks)
+    assert scores.shape == (2,) and np.all(scores > 0.8)  # chance is 0.5
+    assert clf.score(tasks) == pytest.approx(scores.mean())
+    assert clf.n_tasks_ == 2 and clf.n_features_per_task_ == [3, 5]
+    assert "valid_loss" in clf.history_[-1] and "valid_score" in clf.history_[-1]
+
+
+def test_single_task_input_returns_arrays(rng):
+    X, y = make_tasks(rng)[0]
+    clf = ToyClassifier(random_state=0, max_epochs=5).fit(X, y)
+    assert isinstance(clf.predict(X), np.ndarray) and clf.predict(X).shape == (120,)
+    assert list(clf.classes_) == ["neg", "pos"]
+    assert clf.n_features_in_ == 3
+
+
+@pytest.mark.parametrize("batching", ["task", "mixed"])
+@pytest.mark.parametrize("sampling", ["proportional", "uniform"])
+def test_batching_modes_train(rng, batching, sampling):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(batching=batching, task_sampling=sampling, random_state=0).fit(tasks)
+    assert clf.score(tasks) > 0.8
+
+
+def test_regressor_scales_targets_back(rng):
+    X = rng.normal(size=(150, 2))
+    tasks = [(X, 1000 + 50 * X[:, 0]), (X[:, :1], -3 * X[:, 0])]
+    reg = ToyRegressor(random_state=0, max_epochs=60).fit(tasks)
+    pred = reg.predict([X, X[:, :1]])
+    assert abs(pred[0].mean() - 1000) < 10
+    assert reg.score(tasks) > 0.9
+
+
+def test_random_state_reproducible_and_torch_rng_untouched(rng):
+    import torch
+
+    tasks = make_tasks(rng)
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a = ToyClassifier(random_state=0, max_epochs=5).fit(tasks)
+    after = torch.rand(1)
+    assert torch.equal(before, after)  # fitting did not consume the global generator
+    b = ToyClassifier(random_state=0, max_epochs=5).fit(tasks)
+    c = ToyClassifier(random_state=1, max_epochs=5).fit(tasks)
+    Xs = [X for X, _ in tasks]
+    np.testing.assert_array_equal(a.predict_proba(Xs)[0], b.predict_proba(Xs)[0])
+    assert not np.allclose(a.predict_proba(Xs)[0], c.predict_proba(Xs)[0])
+
+
+def test_clone_get_params_and_pickle(rng):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(hidden=8, lr=0.02, random_state=0, max_epochs=5)
+    assert clone(clf).get_params() == clf.get_params()
+    clf.fit(tasks)
+    assert not hasattr(clone(clf), "net_")
+    restored = pickle.loads(pickle.dumps(clf))
+    Xs = [X for X, _ in tasks]
+    np.testing.assert_array_equal(restored.predict_proba(Xs)[1], clf.predict_proba(Xs)[1])
+
+
+def test_save_and_load_params(rng, tmp_path):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(random_state=0, max_epochs=5).fit(tasks)
+    clf.save_params(f_params=tmp_path / "params.pt")
+    fresh = clone(clf).set_params(random_state=1)
+    with pytest.raises(ValueError, match="must be initialized before load_params"):
+        fresh.load_params(f_params=tmp_path / "params.pt")
+    fresh.initialize(tasks).load_params(f_params=tmp_path / "params.pt")
+    Xs = [X for X, _ in tasks]
+    np.testing.assert_allclose(fresh.predict_proba(Xs)[0], clf.predict_proba(Xs)[0], rtol=1e-6)
+
+
+def test_warm_start_continues_cold_start_resets(rng):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(random_state=0, max_epochs=3, early_stopping=False, warm_start=True)
+    clf.fit(tasks)
+    first = len(clf.history_)
+    clf.fit(tasks)
+    assert len(clf.history_) == first + 3
+    clf.set_params(warm_start=False).fit(tasks)
+    assert len(clf.history_) == 3
+    clf.set_params(warm_start=True)
+    with pytest.raises(ValueError, match="warm_start=True continues training"):
+        clf.fit(tasks[:1])
+
+
+def test_early_stopping_stops_and_callbacks_run(rng):
+    tasks = make_tasks(rng)
+
+    class Count(Callback):
+        def initialize(self):
+            self.epochs = 0
+            return self
+
+        def on_epoch_end(self, net, **kw):
+            self.epochs += 1
+
+    counter = Count()
+    clf = ToyClassifier(
+        random_state=0, max_epochs=300, n_iter_no_change=3, lr=0.05, callbacks=[("count", counter)]
+    ).fit(tasks)
+    assert clf.n_iter_ < 300
+    assert dict(clf.net_.callbacks_)["count"].epochs == clf.n_iter_
+
+
+def test_validation_disabled(rng):
+    clf = ToyClassifier(random_state=0, max_epochs=3, validation_fraction=0.0).fit(make_tasks(rng))
+    assert "valid_loss" not in clf.history_[-1]
+
+
+def test_cuda_fails_clearly_without_gpu(rng):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="CUDA is not available on this machine"):
+        ToyClassifier(device="cuda").fit(make_tasks(rng))
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"device": "tpu"}, "device"),
+        ({"lr": 0.0}, "'lr' parameter"),
+        ({"lr": -1.0}, "'lr' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"max_epochs": 0}, "'max_epochs' parameter"),
+        ({"batching": "both"}, "'batching' parameter"),
+        ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
+    ],
+)
+def test_bad_parameters(rng, params, match):
+    with pytest.raises(ValueError, match=match):
+        ToyClassifier(**params).fit(make_tasks(rng))
+
+
+def test_training_data_errors(rng):
+    X, y = make_tasks(rng)[0]
+    with pytest.raises(ValueError, match=r"task 1 has only one class \(3\)"):
+        ToyClassifier().fit([(X, y), (X, np.full(len(X), 3))])
+    with pytest.raises(ValueError, match="task 1 has no rows"):
+        ToyClassifier().fit([(X, y), (X[:0], y[:0])])
+    clf = ToyClassifier(random_state=0, max_epochs=2).fit([(X, y), (X[:, :2], y)])
+    with pytest.raises(
+        ValueError, match="task 1: X has 3 features, but ToyClassifier is expecting 2"
+    ):
+        clf.predict([X, X])
+    with pytest.raises(ValueError, match="3 tasks were given but the model was fitted on 2"):
+        clf.predict([X, X[:, :2], X])
+    with pytest.warns(UserWarning, match="does not use task metadata"):
+        ToyClassifier(max_epochs=1).fit([(X, y), (X, y)], metadata=[[1.0], [2.0]])
+
+
+def test_cross_val_score_and_grid_search(rng):
+    T = Tasks(*zip(*make_tasks(rng)))
+    est = ToyClassifier(random_state=0, max_epochs=5)
+    scores = cross_val_score(est, T, T.y, cv=KFold(3, shuffle=True, random_state=0))
+    assert scores.shape == (3,) and np.all(scores > 0.6)
+    scores = cross_val_score(est, T, T.y, cv=TaskStratifiedKFold(3, random_state=0))
+    assert np.all(scores > 0.6)
+    grid = GridSearchCV(est, {"hidden": [4, 16]}, cv=TaskStratifiedKFold(2, random_state=0))
+    grid.fit(T)
+    assert grid.best_params_["hidden"] in (4, 16) and grid.best_score_ > 0.6
+
+
+def test_transform_style_module_method(rng):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(hidden=6, random_state=0, max_epochs=2).fit(tasks)
+    Z = clf._apply_module("encode", [X for X, _ in tasks])
+    assert [z.shape for z in Z] == [(120, 6), (90, 6)]

@@ -1,0 +1,94 @@
+"""A tiny neural estimator on the skmtl base, for testing the shared machinery."""
+
+import torch
+from torch import nn
+
+from skmtl.base import MultiTaskClassifier, MultiTaskRegressor
+
+
+class ToyModule(nn.Module):
+    """Per-task input layer (so task widths may differ), shared hidden and output layer."""
+
+    def __init__(self, spec, hidden=16):
+        super().__init__()
+        self.max_features = max(spec.n_features)
+        self.inp = nn.Parameter(torch.randn(spec.n_tasks, self.max_features, hidden) * 0.3)
+        self.out = nn.Linear(hidden, max(spec.n_outputs))
+        self.drop = nn.Dropout(0.1)
+
+    def forward(self, X, task, mask):
+        W = self.inp[task][:, : X.shape[1]]  # (B, F, H)
+        h = torch.relu(torch.einsum("bf,bfh->bh", X * mask, W))
+        return self.out(self.drop(h)), (self.inp**2).mean() * 1e-3
+
+    def encode(self, X, task, mask):
+        W = self.inp[task][:, : X.shape[1]]
+        return torch.relu(torch.einsum("bf,bfh->bh", X * mask, W))
+
+
+_TRAINING = dict(
+    lr=1e-2,
+    max_epochs=30,
+    batch_size=32,
+    batching="task",
+    task_sampling="proportional",
+    optimizer="adam",
+    weight_decay=0.0,
+    validation_fraction=0.1,
+    early_stopping=True,
+    n_iter_no_change=10,
+    callbacks=None,
+    warm_start=False,
+    verbose=0,
+    device="cpu",
+    random_state=None,
+)
+
+
+class ToyClassifier(MultiTaskClassifier):
+    def __init__(
+        self,
+        hidden=16,
+        *,
+        lr=1e-2,
+        max_epochs=30,
+        batch_size=32,
+        batching="task",
+        task_sampling="proportional",
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        self.hidden = hidden
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.batching = batching
+        self.task_sampling = task_sampling
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+
+    def _build_module(self, spec):
+        return ToyModule(spec, self.hidden)
+
+
+class ToyRegressor(MultiTaskRegressor):
+    __init__ = ToyClassifier.__init__
+
+    def _build_module(self, spec):
+        return ToyModule(spec, self.hidden)
