@@ -179,22 +179,28 @@ def run_seed(name, data, args, seed, emit):
         return row
 
     # untrained network (multi-head architecture, initialised only)
-    est = make_estimator(args, data, "per_output", seed).initialize(data["X_train"], Ytr)
-    rows["random"] = record("random", est, 0.0, rmse(est, Xte, Yte, Ytr, all_cols))
+    if "random" in args.models:
+        est = make_estimator(args, data, "per_output", seed).initialize(data["X_train"], Ytr)
+        rows["random"] = record("random", est, 0.0, rmse(est, Xte, Yte, Ytr, all_cols))
 
     single = []
     t_single = 0.0
-    for t in range(n_tasks):
+    for t in range(n_tasks if "single" in args.models else 0):
         t0 = time.perf_counter()
         est = make_estimator(args, data, "multi", seed).fit(data["X_train"], Ytr[:, t])
         dt = time.perf_counter() - t0
         t_single += dt
         single.append(record("single", est, dt, rmse(est, Xte, Yte, Ytr, [t]), task=t))
     for stat, fn in (("mean", np.mean), ("min", np.min), ("max", np.max)):
+        if not single:
+            break
         rows[f"single-{stat}"] = {m: float(fn([r[m] for r in single])) for m in METRICS + ["rmse"]}
-    rows["single-mean"]["fit_seconds"] = t_single / n_tasks
+    if single:
+        rows["single-mean"]["fit_seconds"] = t_single / n_tasks
 
     for heads, model in (("one", "one-head"), ("multi", "multi-head")):
+        if model not in args.models:
+            continue
         t0 = time.perf_counter()
         est, inputs = fit_multi(args, data, heads, seed)
         dt = time.perf_counter() - t0
@@ -206,6 +212,8 @@ def aggregate(per_seed):
     """per_seed: list of {model: row}; returns {model: {metric: (mean, std)}}."""
     out = {}
     for model in MODELS:
+        if not any(model in r for r in per_seed):
+            continue
         out[model] = {}
         for m in METRICS + ["rmse"]:
             vals = [r[model][m] for r in per_seed if model in r]
@@ -216,6 +224,8 @@ def aggregate(per_seed):
 def finding(agg):
     """Check multi-head > single-task mean > random, metric by metric."""
     checks = {}
+    if not all(k in agg for k in ("multi-head", "single-mean", "random", "one-head")):
+        return checks
     for m in METRICS:
         mh, st, rd = (agg[k][m][0] for k in ("multi-head", "single-mean", "random"))
         checks[m] = {
@@ -234,7 +244,7 @@ def markdown_table(name, agg):
         "| model | " + " | ".join(METRICS + ["test RMSE"]) + " |",
         "|---" * (len(METRICS) + 2) + "|",
     ]
-    for model in MODELS:
+    for model in [m for m in MODELS if m in agg]:
         cells = [f"{agg[model][m][0]:.3f} ± {agg[model][m][1]:.3f}" for m in METRICS + ["rmse"]]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -255,6 +265,8 @@ def plot(aggs, path):
         agg = aggs[name]
         x = np.arange(len(METRICS))
         for i, (model, color) in enumerate(zip(shown, colors)):
+            if model not in agg:
+                continue
             mean = [agg[model][m][0] for m in METRICS]
             std = [agg[model][m][1] for m in METRICS]
             ax.bar(
@@ -266,7 +278,7 @@ def plot(aggs, path):
                 color=color,
                 capsize=2,
             )
-        for j, m in enumerate(METRICS):  # single-task min..max range
+        for j, m in enumerate(METRICS if "single-min" in agg else []):  # single min..max
             lo, hi = agg["single-min"][m][0], agg["single-max"][m][0]
             xj = j + (1 - (len(shown) - 1) / 2) * width
             ax.plot([xj, xj], [lo, hi], color="black", lw=1)
@@ -328,6 +340,13 @@ def main(argv=None):
         help="conv encoder channels (sprites; the study: 32 32 64 128 256 256)",
     )
     p.add_argument("--fv-votes", type=int, default=800)
+    p.add_argument(
+        "--models",
+        nargs="+",
+        default=["random", "single", "one-head", "multi-head"],
+        choices=["random", "single", "one-head", "multi-head"],
+        help="networks to train (single = the ten single-task networks)",
+    )
     p.add_argument("--multitask-form", choices=["columns", "tasks"], default="columns")
     p.add_argument("--json", default=None, help="also append the rows to this JSONL file")
     p.add_argument(
@@ -372,7 +391,7 @@ def main(argv=None):
             emit({"kind": "seed-models", "dataset": name, "seed": seed, "rows": rows})
         agg = aggregate(per_seed)
         aggs[name] = agg
-        for model in MODELS:
+        for model in agg:
             emit(
                 {
                     "kind": "aggregate",
@@ -385,16 +404,18 @@ def main(argv=None):
         fit = {
             m: float(np.mean([r[m]["fit_seconds"] for r in per_seed]))
             for m in ("single-mean", "one-head", "multi-head")
+            if m in agg
         }
-        emit(
-            {
-                "kind": "timing",
-                "dataset": name,
-                "fit_time_ratio_vs_single_task": {
-                    m: round(fit[m] / fit["single-mean"], 2) for m in fit
-                },
-            }
-        )
+        if "single-mean" in fit:
+            emit(
+                {
+                    "kind": "timing",
+                    "dataset": name,
+                    "fit_time_ratio_vs_single_task": {
+                        m: round(fit[m] / fit["single-mean"], 2) for m in fit
+                    },
+                }
+            )
         print(markdown_table(name, agg), file=sys.stderr)
     summary = {
         "kind": "summary",

@@ -73,7 +73,8 @@ def _multimnist_job(args, X, y, splits, beta_label):
     tr, va, te = splits
     sets = {}
     for k, (name, rows) in enumerate([("train", tr), ("valid", va), ("test", te)]):
-        Xm, Y = make_multimnist(None, X[rows], y[rows], random_state=args.seed + k)
+        n = len(rows) * (args.multimnist_per_image if name == "train" else 1)
+        Xm, Y = make_multimnist(n, X[rows], y[rows], random_state=args.seed + k)
         sets[name] = (Xm, Y)
     Xtr, Ytr = sets["train"]
     noise = beta_label != "no noise"
@@ -102,7 +103,7 @@ def _groups_for_trial(trial, seed):
     return [[d[0], d[1], d[2]], [d[0], d[1], d[3]], [d[4], d[5], d[6]], [d[4], d[5], d[7]]]
 
 
-def _grouped_job(args, X, y, splits, trial, beta, mode, keep_model=False):
+def _grouped_job(args, X, y, splits, trial, beta, mode):
     _setup_threads()
     from skmtl.datasets.mnist import make_grouped_mnist_tasks
     from skmtl.interpret.hib import groups_recovered
@@ -134,25 +135,31 @@ def _grouped_job(args, X, y, splits, trial, beta, mode, keep_model=False):
         "noise_log_var": np.round(clf.noise_log_var_, 3).tolist(),
         "fit_seconds": round(fit_s, 2),
     }
-    if keep_model:
-        return row, clf
     return row
 
 
-def _figure(args, X, y, splits, path):
+def _figure(rows, path, beta=0.1, trial=0):
+    """Figure-2-like panels from the stored noise log-variances of one trial (no refit)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(2, 2, figsize=(9, 6.2))
-    for r, mode in enumerate(["learned", "fixed"]):
-        _, clf = _grouped_job(args, X, y, splits, 0, 0.1, mode, keep_model=True)
-        groups = _groups_for_trial(0, args.seed)
-        names = [str(g) for g in groups]
-        clf.plot_task_similarity(names, axes=axes[r])
-        label = "learned noise" if mode == "learned" else "fixed noise (two-stage)"
-        axes[r, 0].set_title(f"{label}: L1 distance (eq. 11), beta=0.1", fontsize=8)
+    from skmtl.interpret.hib import noise_dissimilarity, plot_task_dissimilarity
+
+    picked = [
+        r
+        for r in rows
+        if r["experiment"] == "grouped_mnist" and r["beta"] == beta and r["trial"] == trial
+    ]
+    if not picked:
+        return
+    fig, axes = plt.subplots(len(picked), 2, figsize=(9, 3.1 * len(picked)), squeeze=False)
+    for ax, r in zip(axes, picked):
+        lv = np.asarray(r["noise_log_var"])
+        plot_task_dissimilarity(noise_dissimilarity(lv), lv, [str(g) for g in r["groups"]], axes=ax)
+        ok = "pairs recovered" if r["success"] else "pairs NOT recovered"
+        ax[0].set_title(f"{r['model']}, beta={beta}, trial {trial}: L1 distance ({ok})", fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=70)
     plt.close(fig)
@@ -163,15 +170,21 @@ def main(argv=None):
     p.add_argument("--data-home", default=None)
     p.add_argument("--experiment", choices=["all", "multimnist", "grouped"], default="all")
     p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--epochs-grouped", type=int, default=10)
-    p.add_argument("--epochs-multimnist", type=int, default=30)
+    p.add_argument("--epochs-grouped", type=int, default=6)
+    p.add_argument("--epochs-multimnist", type=int, default=15)
+    p.add_argument(
+        "--multimnist-per-image",
+        type=int,
+        default=2,
+        help="training composites per training image (each image is the first digit this often)",
+    )
     p.add_argument(
         "--refit-epochs",
         type=int,
-        default=None,
-        help="second-stage epochs of the fixed-noise protocol (default: same)",
+        default=4,
+        help="second-stage epochs of the fixed-noise protocol",
     )
-    p.add_argument("--betas-grouped", type=float, nargs="+", default=[0.01, 0.05, 0.1])
+    p.add_argument("--betas-grouped", type=float, nargs="+", default=[0.1, 0.05, 0.01])
     p.add_argument(
         "--betas-multimnist", nargs="+", default=["no noise", "0", "1e-4", "1e-3", "1e-2", "1e-1"]
     )
@@ -209,13 +222,13 @@ def main(argv=None):
         jobs = [
             delayed(_grouped_job)(args, X, y, splits, t, b, m)
             for b in args.betas_grouped
-            for m in args.modes
             for t in range(args.trials)
+            for m in args.modes
         ]
         for row in par(jobs):
             emit(row)
     if args.figure:
-        _figure(args, X, y, splits, args.figure)
+        _figure(rows, args.figure, beta=max(args.betas_grouped))
 
     # ------------------------------------------------------------------ summary
     import sklearn
@@ -280,7 +293,8 @@ def main(argv=None):
         "grouped": "groups [a,b,c],[a,b,d],[e,f,g],[e,f,h] from RandomState(seed*1000+trial)."
         "permutation(10); success = max within-pair < min between-pair L1 distance",
         "multimnist": "pixel-max overlay of two different-class digits, first shifted up-left, "
-        "second down-right by 1-4 px per axis; composites built per split",
+        "second down-right by 2-4 px per axis; composites built per split "
+        f"({args.multimnist_per_image} per training image, 1 per valid/test image)",
         "trials": args.trials,
         "seed": args.seed,
         "device": "cpu",

@@ -50,7 +50,9 @@ def _parse(argv=None):
     p.add_argument("--preset", default="small", choices=["small", "paper"])
     p.add_argument("--max-epochs", type=int, default=200)
     p.add_argument(
-        "--steps", type=int, default=None,
+        "--steps",
+        type=int,
+        default=None,
         help="cap on optimizer steps per model (converted to epochs); default: --max-epochs",
     )
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
@@ -250,8 +252,10 @@ def main(argv=None):
     for m in baselines:
         accs[m], wall = run_baseline(m, train, test, args.seed)
         stats[m] = {"model": m, "wall_s": round(wall, 2)}
+        emit({"kind": "model", **stats[m], "mean_test_acc": round(float(accs[m].mean()), 4)})
     for m in models:
         accs[m], stats[m], _ = run_model(m, train, test, names, args, n_epochs)
+        emit({"kind": "model", **stats[m]})
 
     for i, name in enumerate(names):
         emit(
@@ -265,8 +269,6 @@ def main(argv=None):
                 "test_acc": {m: round(float(a[i]), 4) for m, a in accs.items()},
             }
         )
-    for m in [*baselines, *models]:
-        emit({"kind": "model", **stats[m]})
 
     summary = {"kind": "summary", "models": {}}
     for m in [*baselines, *models]:

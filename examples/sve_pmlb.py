@@ -24,8 +24,16 @@ shared = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "SKMTL_DATA_HOME" not in os.environ and shared.is_dir():
     os.environ["SKMTL_DATA_HOME"] = str(shared)
 
-NAMES = ["iris", "wine_recognition", "breast_cancer_wisconsin", "prnn_synth", "monk1",
-         "haberman", "glass", "ecoli"]
+NAMES = [
+    "iris",
+    "wine_recognition",
+    "breast_cancer_wisconsin",
+    "prnn_synth",
+    "monk1",
+    "haberman",
+    "glass",
+    "ecoli",
+]
 tasks, _ = load_pmlb_tasks(NAMES, min_class_count=2)
 
 rng = np.random.default_rng(0)
@@ -38,14 +46,25 @@ for X, y in zip(tasks.Xs, tasks.ys):
     test.append((X[idx[cut:]], y[idx[cut:]]))
 
 clf = SharedVariableEmbeddingClassifier.from_preset(
-    "small", attention="entmax", alpha=1.05, learn_alpha=True, max_epochs=150,
-    n_iter_no_change=20, random_state=0,
+    "small",
+    attention="entmax",
+    alpha=1.05,
+    learn_alpha=True,
+    max_epochs=150,
+    n_iter_no_change=20,
+    random_state=0,
 )
 # Tasks keep the PMLB variable names, so concepts_ lists real variables
 from skmtl.tasks import Tasks  # noqa: E402
 
-clf.fit(Tasks([x for x, _ in train], [y for _, y in train], names=tasks.names,
-              feature_names=tasks.feature_names))
+clf.fit(
+    Tasks(
+        [x for x, _ in train],
+        [y for _, y in train],
+        names=tasks.names,
+        feature_names=tasks.feature_names,
+    )
+)
 
 acc = clf.score_tasks([x for x, _ in test], [y for _, y in test])
 print(f"{'task':28s} {'SVE':>6s} {'RF':>6s}")
@@ -53,8 +72,10 @@ for name, a, (Xtr, ytr), (Xte, yte) in zip(tasks.names, acc, train, test):
     rf = RandomForestClassifier(200, random_state=0).fit(Xtr, ytr).score(Xte, yte)
     print(f"{name:28s} {a:6.3f} {rf:6.3f}")
 print(f"mean SVE test accuracy: {acc.mean():.3f}")
-print(f"alpha learned: {clf.alpha_:.3f}; stable rank of S: {clf.stable_rank_:.2f}; "
-      f"zero attention weights: {np.mean(np.concatenate(clf.attention_) == 0):.1%}")
+print(
+    f"alpha learned: {clf.alpha_:.3f}; stable rank of S: {clf.stable_rank_:.2f}; "
+    f"zero attention weights: {np.mean(np.concatenate(clf.attention_) == 0):.1%}"
+)
 
 print("\nconcepts_ (K=5 most similar variables, eq. 16) for 3 shared embeddings:")
 for p in rng.choice(clf.shared_embeddings_.shape[0], size=3, replace=False):

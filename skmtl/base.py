@@ -40,7 +40,7 @@ from skmtl._batching import (
 from skmtl._device import check_device
 from skmtl._skorch import TaskNet, TaskScoring, iter_task_outputs
 from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
-from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks
+from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks, column_or_1d_labels
 
 __all__ = [
     "MultiTaskEstimator",
@@ -279,6 +279,14 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         self._fit_tasks(tasks, train=False)
         return self
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if hasattr(self, "transform"):  # estimators exposing their latent representation
+            from sklearn.utils import TransformerTags
+
+            tags.transformer_tags = TransformerTags()
+        return tags
+
     @property
     def module_(self):
         """The fitted torch module."""
@@ -482,11 +490,20 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     def _forward_outputs(self, X, method=None):
         """Module outputs per task (torch, CPU) for validated, scaled inputs."""
         Xs, single = self._validate_predict_input(X)
+        self._move_to(check_device(self.device))
         ds = TaskDataset(self._scale(Xs), None, device=self.net_.device)
         chunks = [[] for _ in range(self.n_tasks_)]
         for t, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), method):
             chunks[t].append(out)
         return [torch.cat(c) if c else None for c in chunks], single
+
+    def _move_to(self, device):
+        """Move the fitted module and criterion to ``device`` (after ``set_params(device=...)``)."""
+        net = self.net_
+        if torch.device(device) != torch.device(net.device):
+            net.module_.to(device)
+            net.criterion_.to(device)
+            net.device = device
 
     def _apply_module(self, method, X):
         """Call a module method (e.g. ``"encode"``) on every task's validated inputs.
@@ -522,15 +539,7 @@ class MultiTaskClassifier(ClassifierMixin, MultiTaskNetEstimator):
         classes, encoded = [], []
         for i, y in enumerate(tasks.ys):
             where = _describe(i, tasks.names[i])
-            y = np.asarray(y)
-            if y.ndim == 2 and y.shape[1] == 1:
-                warnings.warn(
-                    f"{where}: a column-vector y was passed when a 1-D array was expected; "
-                    "it is flattened.",
-                    _data_conversion_warning(),
-                    stacklevel=4,
-                )
-                y = y.ravel()
+            y = column_or_1d_labels(y, where)
             if y.ndim != 1:
                 raise ValueError(
                     f"{where}: y has shape {y.shape}; multi-output classification is not "
@@ -612,6 +621,11 @@ class MultiTaskRegressor(RegressorMixin, MultiTaskNetEstimator):
 
     _task_kind = "regression"
     score = MultiTaskEstimator.score
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
     #: standardise every task's targets for training
     _scale_targets = True
 
@@ -675,9 +689,3 @@ class MultiTaskRegressor(RegressorMixin, MultiTaskNetEstimator):
 
 def _silent(*args, **kwargs):
     """A sink that discards skorch's messages when ``verbose=0``."""
-
-
-def _data_conversion_warning():
-    from sklearn.exceptions import DataConversionWarning
-
-    return DataConversionWarning

@@ -150,7 +150,9 @@ target_scale_, net_, module_, history_
     def _check_params(self):
         sizes = self.hidden_layer_sizes
         if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-            raise ValueError(f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}")
+            raise ValueError(
+                f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}"
+            )
         if self.use_embeddings and self.embedding_dim == 0:
             raise ValueError(
                 "embedding_dim=0 leaves no task embeddings; set use_embeddings=False for "

@@ -30,13 +30,28 @@ __all__ = ["SharedVariableEmbeddingClassifier", "PRESETS"]
 #: the PMLB benchmark; roughly 15-30x cheaper per row.
 PRESETS = {
     "paper": dict(
-        embedding_dim=128, n_shared=128, hidden_dim=128, n_encoder_layers=10,
-        n_core_layers=10, n_decoder_layers=10, dropout=0.0, lr=1e-3, weight_decay=1e-5,
+        embedding_dim=128,
+        n_shared=128,
+        hidden_dim=128,
+        n_encoder_layers=10,
+        n_core_layers=10,
+        n_decoder_layers=10,
+        dropout=0.0,
+        lr=1e-3,
+        weight_decay=1e-5,
         batch_size=128,
     ),
     "small": dict(
-        embedding_dim=32, n_shared=32, hidden_dim=64, n_encoder_layers=2, n_core_layers=2,
-        n_decoder_layers=2, dropout=0.0, lr=2e-3, weight_decay=1e-5, batch_size=128,
+        embedding_dim=32,
+        n_shared=32,
+        hidden_dim=64,
+        n_encoder_layers=2,
+        n_core_layers=2,
+        n_decoder_layers=2,
+        dropout=0.0,
+        lr=2e-3,
+        weight_decay=1e-5,
+        batch_size=128,
     ),
 }
 
@@ -336,9 +351,7 @@ warm_start, verbose, device, random_state
         per_task = [slice(in_off[t], in_off[t + 1]) for t in range(module.n_tasks)]
         self.variable_embeddings_ = [Z[s] for s in per_task]
         self.processed_embeddings_ = [F[s] for s in per_task]
-        self.output_embeddings_ = [
-            Zo[out_off[t] : out_off[t + 1]] for t in range(module.n_tasks)
-        ]
+        self.output_embeddings_ = [Zo[out_off[t] : out_off[t + 1]] for t in range(module.n_tasks)]
         self.attention_ = None if W is None else [W[s] for s in per_task]
         if module.shared_embeddings is None:
             self.shared_embeddings_ = None

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
@@ -147,7 +150,7 @@ def _validate_X(X, i, name, allow_nan=False):
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError) as exc:
-            raise ValueError(
+            raise type(exc)(
                 f"{where}: X contains non-numeric values (dtype {X.dtype}); encode categorical "
                 f"and string columns first. ({exc})"
             ) from None
@@ -185,6 +188,20 @@ def _validate_y(y, i, name, n_rows):
         flat = y.ravel()
         if any(v is None or (isinstance(v, float) and not np.isfinite(v)) for v in flat):
             raise ValueError(f"{where}: y contains missing values (None or NaN).")
+    return y
+
+
+def column_or_1d_labels(y, where):
+    """Flatten a column-vector y with scikit-learn's DataConversionWarning."""
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected. Please change the "
+            f"shape of y to (n_samples, ), for example using ravel() ({where}).",
+            DataConversionWarning,
+            stacklevel=4,
+        )
+        y = y.ravel()
     return y
 
 
@@ -592,8 +609,8 @@ def as_tasks(X, y=None, metadata=None, *, require_y=True):
     elif y is None:
         if require_y:
             raise ValueError(
-                "no targets were given: pass a list of (X, y) tasks, a Tasks with targets, "
-                "or X and y."
+                "this estimator requires y to be passed, but the target y is None: pass a "
+                "list of (X, y) tasks, a Tasks with targets, or X and y."
             )
         tasks, single = Tasks([X], None, metadata=metadata), True
     else:

@@ -116,7 +116,12 @@ def test_concepts_rows_name_real_tasks_and_variables(fitted, tasks):
     c = fitted.concepts_
     assert len(c) == 8 * 5
     assert list(c.columns) == [
-        "shared_embedding", "rank", "task", "variable", "similarity", "attention",
+        "shared_embedding",
+        "rank",
+        "task",
+        "variable",
+        "similarity",
+        "attention",
     ]
     names = dict(zip(fitted.task_names_, fitted.feature_names_per_task_))
     for task, var in zip(c.task, c.variable):
@@ -181,7 +186,10 @@ def test_random_state_reproducible(tasks):
 def test_presets_and_bad_parameters(tasks):
     clf = SharedVariableEmbeddingClassifier.from_preset("paper")
     assert (clf.embedding_dim, clf.n_shared, clf.hidden_dim, clf.n_encoder_layers) == (
-        128, 128, 128, 10,
+        128,
+        128,
+        128,
+        10,
     )
     assert clf.lr == 1e-3 and clf.weight_decay == 1e-5 and clf.dropout == 0.0
     assert SharedVariableEmbeddingClassifier().get_params()["attention"] == "entmax"

@@ -8,7 +8,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils.validation import check_is_fitted
 
 from skmtl.base import MultiTaskEstimator
-from skmtl.tasks import _describe, _label, as_tasks
+from skmtl.tasks import _describe, _label, as_tasks, column_or_1d_labels
 
 __all__ = ["PerTaskClassifier", "PerTaskRegressor"]
 
@@ -35,9 +35,8 @@ class _PerTaskMixin:
             where = _describe(i, tasks.names[i])
             if Xt.shape[0] == 0:
                 raise ValueError(f"{where} has no rows (Found array with 0 sample(s)).")
-            yt = np.asarray(yt)
-            if yt.ndim == 2 and yt.shape[1] == 1:
-                yt = yt.ravel()
+            if self._is_clf:
+                yt = column_or_1d_labels(yt, where)
             if self._is_clf and len(np.unique(yt)) < 2:
                 raise ValueError(
                     f"{where} has only one class ({_label(yt[0])}); a classifier needs at least 2 "
@@ -156,6 +155,11 @@ class PerTaskRegressor(_PerTaskMixin, RegressorMixin, MultiTaskEstimator):
 
     _is_clf = False
     score = MultiTaskEstimator.score
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def __init__(self, estimator=None):
         self.estimator = estimator

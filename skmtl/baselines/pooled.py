@@ -18,9 +18,9 @@ from numbers import Integral
 
 import numpy as np
 import torch
-from skorch.callbacks import Callback
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import Callback
 
 from skmtl._batching import TaskBatchLoader
 from skmtl.base import MultiTaskRegressor

@@ -238,7 +238,7 @@ def make_multimnist(
     y=None,
     *,
     data_home=None,
-    shift: tuple[int, int] = (1, 4),
+    shift: tuple[int, int] = (2, 4),
     random_state=None,
     as_tasks: bool = False,
 ):
@@ -260,7 +260,7 @@ def make_multimnist(
         train and test sets from disjoint source images to avoid leakage.
     data_home : str or Path, optional
         Passed to :func:`load_mnist` when X and y are not given.
-    shift : (int, int), default=(1, 4)
+    shift : (int, int), default=(2, 4)
         Inclusive range of the per-axis shift magnitude.
     random_state : int, RandomState or None
         Seed of the pairing and shifts.

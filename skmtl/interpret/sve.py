@@ -210,8 +210,13 @@ def commonly_shared(
     return pd.DataFrame.from_records(
         records,
         columns=[
-            "shared_embedding", "n_sharing_tasks", "rank", "task", "max_similarity",
-            "max_attention", "shares",
+            "shared_embedding",
+            "n_sharing_tasks",
+            "rank",
+            "task",
+            "max_similarity",
+            "max_attention",
+            "shares",
         ],
     )
 

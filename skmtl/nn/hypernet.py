@@ -83,14 +83,13 @@ class CompressedWeightGenerator(nn.Module):
 
     def full_weight(self) -> torch.Tensor:
         """The expanded generator tensor ``W`` of shape ``(d_h, d_in + 1, d_out)``."""
-        return (
-            self.weight_a[:, :, None] * self.weight_b[:, None, :] * self.weight_c[None, :, :]
-        )
+        return self.weight_a[:, :, None] * self.weight_b[:, None, :] * self.weight_c[None, :, :]
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """Generate ``(n, d_in + 1, d_out)`` layer parameters from ``h`` ``(n, d_h)``."""
-        # sum_i h_ni A_ij B_ik, then the elementwise W^C factor: never builds W.
-        core = torch.einsum("ni,ij,ik->njk", h, self.weight_a, self.weight_b)
+        # core_njk = sum_i h_ni A_ij B_ik as one batched matmul, then the elementwise
+        # W^C factor: the full d_h x d_in* x d_out tensor W is never built.
+        core = torch.matmul((h.unsqueeze(2) * self.weight_a).transpose(1, 2), self.weight_b)
         return core * self.weight_c + self.bias
 
 
@@ -320,6 +319,12 @@ class MultiTaskHypernetwork(nn.Module):
         gen_cls = CompressedWeightGenerator if self.compress else FullWeightGenerator
         self.generators = nn.ModuleList(gen_cls(self.latent_dim, i, o) for i, o in self.layer_dims)
 
+    def __getstate__(self):
+        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
+        state = dict(state)
+        state.pop("_weight_cache", None)  # derived, rebuilt on demand
+        return state
+
     # ------------------------------------------------------------------ helpers
     def standardize_metadata(self, metadata) -> torch.Tensor:
         """Standardise raw metadata rows with the training tasks' mean and scale."""
@@ -478,6 +483,7 @@ class TaskConditionedMLP(nn.Module):
                 f"task_encoding must be 'none', 'onehot' or 'metadata', got {task_encoding!r}"
             )
         self.register_buffer("task_codes", codes)
+        self.n_features = int(n_features)
         code_dim = 0 if codes is None else codes.shape[1]
         dims = (int(n_features) + code_dim, *[int(h) for h in hidden_layer_sizes], int(n_outputs))
         layers: list[nn.Module] = []
@@ -491,6 +497,8 @@ class TaskConditionedMLP(nn.Module):
         """``(output (B, n_outputs), zero penalty)``."""
         if mask is not None:
             X = X * mask.to(X.dtype)
+        if X.shape[1] < self.n_features:  # a batch of narrower tasks only
+            X = nn.functional.pad(X, (0, self.n_features - X.shape[1]))
         if self.task_codes is not None:
             X = torch.cat([X, self.task_codes[task.long()]], dim=1)
         out = self.mlp(X)

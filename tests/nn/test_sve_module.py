@@ -5,7 +5,9 @@ import torch
 
 from skmtl.nn.sve import SharedVariableEmbeddingNet
 
-SMALL = dict(embedding_dim=8, hidden_dim=16, n_encoder_layers=2, n_core_layers=1, n_decoder_layers=2)
+SMALL = dict(
+    embedding_dim=8, hidden_dim=16, n_encoder_layers=2, n_core_layers=1, n_decoder_layers=2
+)
 
 
 def _batch(widths, rows_per_task=4, seed=0):

@@ -1,0 +1,421 @@
+"""Multi-Task Hypernetworks on Cubic and Robot Arm (protocol: ../shared/BENCHMARKS.md).
+
+Reproduces the analogues of Tables 2-4 of "Multi-Task Learning with Hypernetworks and
+Task Metadata" plus zero-shot rows (a network generated from metadata alone for tasks
+never seen in training), and prints one JSON object per result row and a summary.
+
+Per dataset and seed: ``n_tasks`` training tasks (+ ``--zero-shot-tasks`` held-out tasks
+from the same generator call), every task split 60/20/20 into train / validation (early
+stopping, inside ``fit``) / test rows; Cubic has 10 training rows per task and Robot Arm
+20 (the paper's Table 1). Metric: mean over tasks of the task's test RMSE (all target
+columns pooled), and the same with MSE (see docs/benchmarks/hypernet.md: the numbers the
+paper prints as "RMSE" match MSE).
+
+Examples
+--------
+Quick check::
+
+    OMP_NUM_THREADS=1 python benchmarks/hypernet.py --seeds 2 --tables 2 --max-epochs 200
+
+Full run (docs/benchmarks/hypernet.md)::
+
+    OMP_NUM_THREADS=1 python benchmarks/hypernet.py --seeds 10 --n-jobs 2 --out hn.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import sklearn  # noqa: E402
+import skorch  # noqa: E402
+import torch  # noqa: E402
+from joblib import Parallel, delayed  # noqa: E402
+from sklearn.ensemble import RandomForestRegressor  # noqa: E402
+from sklearn.metrics import r2_score  # noqa: E402
+from sklearn.model_selection import KFold, cross_val_predict  # noqa: E402
+
+from skmtl.baselines.per_task import PerTaskRegressor  # noqa: E402
+from skmtl.baselines.pooled import PooledScalingMixin, SingleNetworkRegressor  # noqa: E402
+from skmtl.datasets.synthetic import make_cubic_tasks, make_robot_arm_tasks  # noqa: E402
+from skmtl.hypernet import MultiTaskHypernetRegressor  # noqa: E402
+
+try:  # issue 6 (hard sharing) may not be merged yet
+    from skmtl.hard_sharing import HardSharingRegressor  # noqa: E402
+except ImportError:  # pragma: no cover
+    HardSharingRegressor = None
+
+# train / validation / test rows per task (60/20/20; 10 and 20 training rows)
+SIZES = {"cubic": (10, 3, 4), "robot_arm": (20, 7, 7)}
+GENERATORS = {"cubic": make_cubic_tasks, "robot_arm": make_robot_arm_tasks}
+# the paper's Table 2 and 3 values (the last is the "MT Hypernet" with metadata)
+PAPER = {
+    "cubic": {
+        "stl_naive": 0.624,
+        "stl": 0.132,
+        "stl_meta": 0.030,
+        "hard_sharing": 0.040,
+        "hard_sharing_meta": 0.034,
+        "hypernet": 0.122,
+        "hypernet_meta": 0.023,
+    },
+    "robot_arm": {
+        "stl_naive": 0.559,
+        "stl": 0.547,
+        "stl_meta": 0.469,
+        "hard_sharing": 0.596,
+        "hard_sharing_meta": 0.598,
+        "hypernet": 0.485,
+        "hypernet_meta": 0.467,
+    },
+}
+
+
+if HardSharingRegressor is not None:
+
+    class PooledHardSharingRegressor(PooledScalingMixin, HardSharingRegressor):
+        """Hard sharing with the same pooled scaling as the other models of this run."""
+
+        scaling = "pooled"
+
+
+def make_data(dataset, seed, n_tasks, n_new):
+    n_tr, n_va, n_te = SIZES[dataset]
+    tasks, meta = GENERATORS[dataset](n_tasks + n_new, n_tr + n_va + n_te, random_state=seed)
+    rng = np.random.default_rng(seed)
+    fit, test = [], []
+    for X, y in tasks:
+        perm = rng.permutation(len(X))
+        fit.append((X[perm[: n_tr + n_va]], y[perm[: n_tr + n_va]]))
+        test.append((X[perm[n_tr + n_va :]], y[perm[n_tr + n_va :]]))
+    return {
+        "fit": fit[:n_tasks],
+        "test": test[:n_tasks],
+        "meta": meta.iloc[:n_tasks],
+        "new_test": test[n_tasks:],
+        "new_meta": meta.iloc[n_tasks:],
+        # validation_fraction giving exactly n_va validation rows (floor in the split)
+        "val_frac": (n_va + 0.5) / (n_tr + n_va),
+    }
+
+
+def task_errors(preds, tasks):
+    rmse, mse = [], []
+    for p, (_, y) in zip(preds, tasks):
+        err = np.mean((np.asarray(p).reshape(len(y), -1) - np.asarray(y).reshape(len(y), -1)) ** 2)
+        mse.append(err)
+        rmse.append(np.sqrt(err))
+    return float(np.mean(rmse)), float(np.mean(mse))
+
+
+def with_metadata(tasks, meta):
+    """The naive use of metadata: constant metadata columns appended to every row."""
+    values = meta.to_numpy()
+    return [(np.hstack([X, np.tile(m, (len(X), 1))]), y) for (X, y), m in zip(tasks, values)]
+
+
+def build(method, args, seed, val_frac):
+    train = dict(
+        lr=args.lr,
+        max_epochs=args.max_epochs,
+        batch_size=64,
+        batching="mixed",
+        validation_fraction=val_frac,
+        n_iter_no_change=args.patience,
+        random_state=seed,
+    )
+    hn = dict(hyper_layers=args.hyper_layers, **train)
+    if method.startswith("hypernet"):
+        variants = {
+            "no_compression": dict(compress=False),
+            "no_feature_extractor": dict(hyper_layers=0),
+            "no_embeddings": dict(use_embeddings=False),
+        }
+        extra = next((v for k, v in variants.items() if k in method), {})
+        return MultiTaskHypernetRegressor(**{**hn, **extra})
+    if method == "stl_naive":
+        return SingleNetworkRegressor(task_encoding="none", **train)
+    if method == "stl":
+        return SingleNetworkRegressor(task_encoding="onehot", **train)
+    if method == "stl_meta":
+        return SingleNetworkRegressor(task_encoding="metadata", **train)
+    if method.startswith("hard_sharing"):
+        train = {**train, "batch_size": 64}
+        return PooledHardSharingRegressor(
+            hidden_layer_sizes=(32, 32),
+            latent_dim=32,
+            head_hidden_sizes=(),
+            heads="multi",
+            **train,
+        )
+    if method == "per_task_rf":
+        return PerTaskRegressor(RandomForestRegressor(n_estimators=50, random_state=seed))
+    raise ValueError(method)
+
+
+def run_job(dataset, seed, method, args, hide=None):
+    torch.set_num_threads(1)
+    data = make_data(dataset, seed, args.n_tasks, args.zero_shot_tasks)
+    fit, test, meta = data["fit"], data["test"], data["meta"]
+    uses_meta = (
+        method.endswith("_meta")
+        or method in ("hypernet_no_embeddings", "hypernet_shuffled_meta")
+        or hide is not None
+    )
+    fit_meta = meta
+    if method == "hypernet_shuffled_meta":
+        rng = np.random.default_rng(seed + 1000)
+        fit_meta = meta.apply(lambda c: rng.permutation(c.to_numpy()))
+    if hide is not None:
+        fit_meta = meta.drop(columns=[hide])
+    est = build(method, args, seed, data["val_frac"])
+    t0 = time.perf_counter()
+    if method.startswith("hard_sharing_meta"):
+        est.fit(with_metadata(fit, meta))
+        preds = est.predict([X for X, _ in with_metadata(test, meta)])
+    elif method.startswith("hypernet") or method.startswith("stl"):
+        est.fit(fit, metadata=fit_meta if uses_meta else None)
+        preds = est.predict([X for X, _ in test])
+    else:
+        est.fit(fit)
+        preds = est.predict([X for X, _ in test])
+    fit_s = time.perf_counter() - t0
+    rmse, mse = task_errors(preds, test)
+    row = {
+        "dataset": dataset,
+        "seed": seed,
+        "method": method,
+        "metadata": uses_meta,
+        "rmse": rmse,
+        "mse": mse,
+        "fit_s": fit_s,
+        "epochs": int(getattr(est, "n_iter_", 0)),
+    }
+    if hasattr(est, "n_parameters_"):
+        row["n_parameters"] = est.n_parameters_
+    # zero-shot: held-out tasks from metadata alone
+    if hide is None and data["new_test"] and method in ("hypernet_meta", "stl_meta", "stl_naive"):
+        zs = [
+            est.predict_new_task(X, m)
+            for (X, _), m in zip(data["new_test"], data["new_meta"].to_numpy())
+        ]
+        row["zero_shot_rmse"], row["zero_shot_mse"] = task_errors(zs, data["new_test"])
+    # Table 4: predict the hidden metadata feature from the learned embeddings
+    if hide is not None:
+        E = est.task_embeddings_
+        target = meta[hide].to_numpy()
+        cv = KFold(n_splits=min(10, len(target)), shuffle=True, random_state=seed)
+        rf = RandomForestRegressor(random_state=seed)
+        pred = cross_val_predict(rf, E, target, cv=cv)
+        fold_r2 = [
+            r2_score(target[te], rf.fit(E[tr], target[tr]).predict(E[te])) for tr, te in cv.split(E)
+        ]
+        row.update(
+            hidden=hide, r2=float(r2_score(target, pred)), r2_mean_fold=float(np.mean(fold_r2))
+        )
+    return row
+
+
+def plan(args):
+    """Table 2 for every seed first (seed-major), then the ablations and Table 4."""
+    jobs = []
+    t2 = ["hypernet_meta", "hypernet", "stl_meta", "stl", "stl_naive", "per_task_rf"]
+    if HardSharingRegressor is not None:
+        t2 += ["hard_sharing", "hard_sharing_meta"]
+    t3 = [
+        "hypernet_no_compression_meta",
+        "hypernet_no_compression",
+        "hypernet_no_feature_extractor_meta",
+        "hypernet_no_feature_extractor",
+        "hypernet_no_embeddings",
+        "hypernet_shuffled_meta",
+    ]
+    if "2" in args.tables:
+        for seed in range(args.seeds):
+            for dataset in args.datasets:
+                jobs += [(dataset, seed, m, None) for m in t2]
+    for seed in range(min(args.ablation_seeds, args.seeds)):
+        for dataset in args.datasets:
+            if "3" in args.tables:
+                jobs += [(dataset, seed, m, None) for m in t3]
+            if "4" in args.tables:
+                cols = list(GENERATORS[dataset](1, 1, random_state=0)[1].columns)
+                jobs += [(dataset, seed, "hypernet_meta_hidden", c) for c in cols]
+    return jobs
+
+
+def summarize(rows, args, wall):
+    def stat(values):
+        v = np.asarray(values, dtype=float)
+        se = float(v.std(ddof=1) / np.sqrt(len(v))) if len(v) > 1 else float("nan")
+        return float(v.mean()), se, len(v)
+
+    table = {}
+    for r in rows:
+        key = (r["dataset"], r["method"] if r.get("hidden") is None else f"hide_{r['hidden']}")
+        table.setdefault(key, []).append(r)
+    out = {}
+    for (dataset, method), rs in sorted(table.items()):
+        entry = {}
+        for metric in (
+            "rmse",
+            "mse",
+            "zero_shot_rmse",
+            "zero_shot_mse",
+            "r2",
+            "r2_mean_fold",
+            "fit_s",
+            "epochs",
+        ):
+            vals = [r[metric] for r in rs if metric in r]
+            if vals:
+                m, se, n = stat(vals)
+                entry[metric] = [round(m, 4), round(se, 4)]
+                entry["n_seeds"] = n
+        if method in PAPER.get(dataset, {}):
+            entry["paper_value"] = PAPER[dataset][method]
+        out.setdefault(dataset, {})[method] = entry
+    # improvement from metadata (paired by seed)
+    for dataset in out:
+        for base in ("hypernet", "stl", "hard_sharing"):
+            a = {r["seed"]: r for r in rows if r["dataset"] == dataset and r["method"] == base}
+            b = {
+                r["seed"]: r
+                for r in rows
+                if r["dataset"] == dataset
+                and r["method"] == ("stl_meta" if base == "stl" else base + "_meta")
+            }
+            common = sorted(set(a) & set(b))
+            if common:
+                for metric in ("rmse", "mse"):
+                    m, se, n = stat([a[s][metric] - b[s][metric] for s in common])
+                    out[dataset].setdefault("improvement_from_metadata", {})[f"{base}_{metric}"] = [
+                        round(m, 4),
+                        round(se, 4),
+                    ]
+    # fit-time ratios against STL-naive in the same run
+    for dataset in out:
+        ref = out[dataset].get("stl_naive", {}).get("fit_s")
+        if ref:
+            for e in out[dataset].values():
+                if isinstance(e, dict) and "fit_s" in e:
+                    e["fit_time_ratio_vs_stl_naive"] = round(e["fit_s"][0] / ref[0], 2)
+    return {
+        "summary": out,
+        "protocol": {
+            "datasets": args.datasets,
+            "tasks": args.n_tasks,
+            "zero_shot_tasks": args.zero_shot_tasks,
+            "rows_per_task_train_val_test": {d: SIZES[d] for d in args.datasets},
+            "split": "per task 60/20/20 random (numpy default_rng(seed)); validation part "
+            "used for early stopping inside fit (best weights restored)",
+            "seeds": args.seeds,
+            "ablation_seeds": min(args.ablation_seeds, args.seeds),
+            "tables": args.tables,
+            "training": {
+                "optimizer": "adam",
+                "lr": args.lr,
+                "batch_size": 64,
+                "batching": "mixed (random rows of all tasks)",
+                "max_epochs": args.max_epochs,
+                "patience_epochs": args.patience,
+                "scaling": "inputs and targets standardised with statistics pooled over tasks",
+                "hyper_layers": args.hyper_layers,
+                "embedding_dim": 10,
+                "target_network": [32, 32, 32],
+            },
+            "metric": "mean over tasks of per-task test RMSE (and MSE) on the original "
+            "target scale; mean and standard error over seeds",
+            "table4": "hide one metadata column, fit with the rest, RandomForestRegressor "
+            "(default) predicts it from task_embeddings_; R^2 of 10-fold "
+            "cross_val_predict over tasks (r2) and mean per-fold R^2 (r2_mean_fold)",
+            "hard_sharing": None
+            if HardSharingRegressor is None
+            else "skmtl.hard_sharing.HardSharingRegressor trunk (32, 32) -> 32, "
+            "linear head per task, pooled scaling; metadata appended to X",
+            "device": "cpu",
+            "n_jobs": args.n_jobs,
+            "wall_s": round(wall, 1),
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "skorch": skorch.__version__,
+                "sklearn": sklearn.__version__,
+            },
+            "machine": f"{os.cpu_count()} logical CPUs (shared), OMP_NUM_THREADS="
+            f"{os.environ.get('OMP_NUM_THREADS')}",
+        },
+    }
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument("--datasets", nargs="+", default=["cubic", "robot_arm"], choices=list(SIZES))
+    p.add_argument("--seeds", type=int, default=10)
+    p.add_argument("--ablation-seeds", type=int, default=10, help="seeds for Tables 3 and 4")
+    p.add_argument(
+        "--tables",
+        nargs="+",
+        default=["2", "3", "4"],
+        choices=["2", "3", "4"],
+        help="2: main (+ zero-shot rows), 3: ablations, 4: embedding analysis",
+    )
+    p.add_argument("--n-tasks", type=int, default=20)
+    p.add_argument("--zero-shot-tasks", type=int, default=5)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--max-epochs", type=int, default=2000)
+    p.add_argument("--patience", type=int, default=100)
+    p.add_argument("--hyper-layers", type=int, default=1)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--out", type=str, default=None, help="also append JSON rows to this file")
+    p.add_argument(
+        "--summarize",
+        type=str,
+        default=None,
+        help="only print the summary of the rows already in this JSON-lines file",
+    )
+    args = p.parse_args(argv)
+    if args.summarize:
+        with open(args.summarize) as fh:
+            rows = [json.loads(line) for line in fh if '"method"' in line[:200]]
+        summary = summarize(rows, args, float("nan"))
+        summary["protocol"]["rows_file"] = args.summarize
+        print(json.dumps(summary))
+        return summary
+
+    jobs = plan(args)
+    t0 = time.perf_counter()
+    sink = open(args.out, "a") if args.out else None  # noqa: SIM115
+    rows = []
+    results = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")(
+        delayed(run_job)(d, s, m, args, h) for d, s, m, h in jobs
+    )
+    for row in results:
+        rows.append(row)
+        line = json.dumps(row)
+        print(line, flush=True)
+        if sink:
+            sink.write(line + "\n")
+            sink.flush()
+    summary = summarize(rows, args, time.perf_counter() - t0)
+    line = json.dumps(summary)
+    print(line, flush=True)
+    if sink:
+        sink.write(line + "\n")
+        sink.close()
+    return summary
+
+
+if __name__ == "__main__":
+    main()

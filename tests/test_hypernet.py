@@ -1,0 +1,115 @@
+"""Tests of MultiTaskHypernetRegressor (skmtl.hypernet)."""
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+
+from skmtl.datasets.synthetic import make_cubic_tasks, make_robot_arm_tasks
+from skmtl.hypernet import MultiTaskHypernetRegressor
+from skmtl.nn.hypernet import hypernet_parameter_count
+
+FAST = dict(lr=1e-2, max_epochs=150, batch_size=64, n_iter_no_change=30, random_state=0)
+
+
+def _rmse(pred, tasks):
+    return float(np.mean([np.sqrt(np.mean((p - y) ** 2)) for p, (_, y) in zip(pred, tasks)]))
+
+
+@pytest.fixture(scope="module")
+def cubic():
+    tasks, meta = make_cubic_tasks(n_tasks=8, n_samples=50, random_state=0)
+    train = [(X[:40], y[:40]) for X, y in tasks]
+    test = [(X[40:], y[40:]) for X, y in tasks]
+    return train, test, meta
+
+
+@pytest.fixture(scope="module")
+def fitted(cubic):
+    train, _, meta = cubic
+    return MultiTaskHypernetRegressor(**FAST).fit(train, metadata=meta)
+
+
+def test_fits_cubic_family_to_low_rmse(cubic, fitted):
+    train, test, meta = cubic
+    rmse = _rmse(fitted.predict([X for X, _ in test]), test)
+    spread = float(np.mean([np.std(y) for _, y in test]))
+    assert rmse < 0.1 < spread  # well below the targets' own spread (~0.5)
+    assert fitted.score(test) > 0.95
+
+
+def test_fitted_attributes(cubic, fitted):
+    train, _, meta = cubic
+    assert fitted.n_tasks_ == 8
+    assert fitted.task_embeddings_.shape == (8, 10)
+    # embeddings start identical; training moved them apart
+    assert np.ptp(fitted.task_embeddings_, axis=0).max() > 1e-3
+    np.testing.assert_allclose(fitted.metadata_scaler_.mean_, meta.to_numpy().mean(0), rtol=1e-5)
+    np.testing.assert_allclose(
+        fitted.metadata_scaler_.transform(meta.to_numpy()),
+        fitted.module_.metadata.numpy(),
+        atol=1e-5,
+    )
+    assert fitted.metadata_names_ == ["a", "b", "c", "d"]
+    dims = fitted.module_.layer_dims
+    assert fitted.n_parameters_ == hypernet_parameter_count(10, 4, 32, 1, dims, 8)
+    # pooled scaling: one input/target standardisation for every task
+    assert len({float(m[0]) for m in fitted.input_mean_}) == 1
+
+
+def test_metadata_changes_predictions_and_zero_shot(cubic, fitted):
+    train, test, meta = cubic
+    X = np.linspace(-1, 1, 25)[:, None]
+    a = fitted.predict_new_task(X, meta.iloc[0])
+    b = fitted.predict_new_task(X, meta.iloc[1])
+    assert a.shape == (25,) and np.abs(a - b).mean() > 0.05
+    # an unseen cubic: zero-shot beats predicting the training tasks' mean function
+    new_tasks, new_meta = make_cubic_tasks(n_tasks=1, n_samples=30, random_state=99)
+    Xn, yn = new_tasks[0]
+    pred = fitted.predict_new_task(Xn, new_meta.iloc[0])
+    mean_fn = np.mean(fitted.predict([Xn] * 8), axis=0)
+    assert np.sqrt(np.mean((pred - yn) ** 2)) < np.sqrt(np.mean((mean_fn - yn) ** 2))
+    with pytest.raises(ValueError, match="4 metadata columns"):
+        fitted.predict_new_task(X, [1.0, 2.0])
+    with pytest.raises(ValueError, match="features"):
+        fitted.predict_new_task(np.ones((3, 2)), meta.iloc[0])
+
+
+def test_without_metadata_and_ablations(cubic):
+    train, test, meta = cubic
+    kw = dict(FAST, max_epochs=3)
+    plain = MultiTaskHypernetRegressor(**kw).fit(train)
+    assert plain.metadata_scaler_ is None and plain.task_embeddings_.shape == (8, 10)
+    with pytest.raises(ValueError, match="fitted with task metadata"):
+        plain.predict_new_task(test[0][0], meta.iloc[0])
+    only_meta = MultiTaskHypernetRegressor(use_embeddings=False, **kw).fit(train, metadata=meta)
+    assert only_meta.task_embeddings_.shape == (8, 0)
+    with pytest.raises(ValueError, match="metadata"):
+        MultiTaskHypernetRegressor(use_embeddings=False, **kw).fit(train)
+    full = MultiTaskHypernetRegressor(compress=False, hyper_layers=0, **kw).fit(
+        train, metadata=meta
+    )
+    assert full.n_parameters_ > plain.n_parameters_
+    for est in (plain, only_meta, full):
+        assert [p.shape for p in est.predict([X for X, _ in test])] == [(10,)] * 8
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        MultiTaskHypernetRegressor(hidden_layer_sizes=(0,), **kw).fit(train)
+
+
+def test_multi_output_robot_arm_and_task_scaling():
+    tasks, meta = make_robot_arm_tasks(n_tasks=4, n_samples=20, random_state=0)
+    est = MultiTaskHypernetRegressor(
+        scaling="task", hidden_layer_sizes=(16,), **dict(FAST, max_epochs=3)
+    )
+    est.fit(tasks, metadata=meta)
+    preds = est.predict([X for X, _ in tasks])
+    assert [p.shape for p in preds] == [(20, 3)] * 4
+    assert est.predict_new_task(tasks[0][0], meta.iloc[0]).shape == (20, 3)
+    assert clone(est).get_params()["scaling"] == "task"
+
+
+def test_reproducible_with_random_state(cubic):
+    train, test, meta = cubic
+    kw = dict(FAST, max_epochs=3)
+    p1 = MultiTaskHypernetRegressor(**kw).fit(train, metadata=meta).predict([test[0][0]] * 8)
+    p2 = MultiTaskHypernetRegressor(**kw).fit(train, metadata=meta).predict([test[0][0]] * 8)
+    np.testing.assert_allclose(p1, p2)
