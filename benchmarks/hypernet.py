@@ -239,11 +239,12 @@ def plan(args):
         "hypernet_no_embeddings",
         "hypernet_shuffled_meta",
     ]
+    seeds = args.seed_list if args.seed_list else list(range(args.seeds))
     if "2" in args.tables:
-        for seed in range(args.seeds):
+        for seed in seeds:
             for dataset in args.datasets:
                 jobs += [(dataset, seed, m, None) for m in t2]
-    for seed in range(min(args.ablation_seeds, args.seeds)):
+    for seed in seeds[: args.ablation_seeds]:
         for dataset in args.datasets:
             if "3" in args.tables:
                 jobs += [(dataset, seed, m, None) for m in t3]
@@ -363,6 +364,13 @@ def main(argv=None):
     )
     p.add_argument("--datasets", nargs="+", default=["cubic", "robot_arm"], choices=list(SIZES))
     p.add_argument("--seeds", type=int, default=10)
+    p.add_argument(
+        "--seed-list",
+        type=int,
+        nargs="+",
+        default=None,
+        help="explicit seeds instead of 0..seeds-1 (to split a run over processes)",
+    )
     p.add_argument("--ablation-seeds", type=int, default=10, help="seeds for Tables 3 and 4")
     p.add_argument(
         "--tables",

@@ -39,7 +39,7 @@ class TaskNet(NeuralNet):
         return loss
 
 
-def iter_task_outputs(net, dataset, batch_size, method=None):
+def iter_task_outputs(net, dataset, batch_size, method=None, task_ids=None):
     """Run the module over a dataset task by task, without gradients.
 
     Parameters
@@ -49,10 +49,13 @@ def iter_task_outputs(net, dataset, batch_size, method=None):
     batch_size : int
     method : str, default=None
         Name of a module method to call instead of ``forward`` (e.g. ``"encode"``).
+    task_ids : sequence of int, default=None
+        The model's task index of each of the dataset's tasks (default: the same).
 
     Yields
     ------
     task : int
+        Position of the task in ``dataset``.
     output : tensor
         The method's (first) output for a chunk of that task's rows, on the CPU.
     target : tensor or None
@@ -64,13 +67,16 @@ def iter_task_outputs(net, dataset, batch_size, method=None):
     try:
         with torch.no_grad():
             for Xi, yi in loader:
+                k = int(Xi["task"][0])
+                if task_ids is not None:
+                    Xi["task"] = torch.full_like(Xi["task"], int(task_ids[k]))
                 Xi = to_tensor(Xi, device=net.device)
                 if method is None:
                     out = module(**Xi)
                 else:
                     out = getattr(module, method)(**Xi)
                 out, _ = split_output(out)
-                yield int(Xi["task"][0]), out.detach().float().cpu(), yi
+                yield k, out.detach().float().cpu(), yi
     finally:
         module.train(was_training)
 

@@ -47,6 +47,7 @@ __all__ = [
     "MultiTaskNetEstimator",
     "MultiTaskClassifier",
     "MultiTaskRegressor",
+    "LatentTransformerMixin",
     "OPTIMIZERS",
 ]
 
@@ -85,6 +86,19 @@ class MultiTaskEstimator(BaseEstimator):
             )
         except ValueError as exc:
             raise ValueError(str(exc)) from None
+
+    def _task_position(self, task):
+        """Index of a fitted task given by index or name."""
+        check_is_fitted(self)
+        if isinstance(task, (Integral, np.integer)) and not isinstance(task, bool):
+            if not 0 <= int(task) < self.n_tasks_:
+                raise ValueError(
+                    f"task={task} is out of range; the model was fitted on {self.n_tasks_} tasks."
+                )
+            return int(task)
+        if task in self.task_names_:
+            return self.task_names_.index(task)
+        raise ValueError(f"unknown task {task!r}; the fitted tasks are {self.task_names_}.")
 
     @staticmethod
     def _format(per_task, single):
@@ -353,12 +367,14 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                 stacklevel=3,
             )
 
-    def _scale(self, Xs):
+    def _scale(self, Xs, positions=None):
+        """Standardise feature matrices with the statistics of the tasks at ``positions``."""
+        positions = range(len(Xs)) if positions is None else positions
         if not self._scale_inputs:
             return [x.astype(np.float32) for x in Xs]
         return [
-            ((x - m) / s).astype(np.float32)
-            for x, m, s in zip(Xs, self.input_mean_, self.input_scale_)
+            ((x - self.input_mean_[t]) / self.input_scale_[t]).astype(np.float32)
+            for x, t in zip(Xs, positions)
         ]
 
     def _fit_input_scaling(self, Xs):
@@ -487,14 +503,28 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                 f"{old.n_features} -> {tasks.n_features}); set warm_start=False to refit."
             )
 
-    def _forward_outputs(self, X, method=None):
-        """Module outputs per task (torch, CPU) for validated, scaled inputs."""
-        Xs, single = self._validate_predict_input(X)
+    def _forward_outputs(self, X, method=None, task=None):
+        """Module outputs per task (torch, CPU) for validated, scaled inputs.
+
+        With ``task`` (index or name), ``X`` is one matrix treated as rows of that task.
+        """
+        if task is None:
+            Xs, single = self._validate_predict_input(X)
+            positions = list(range(self.n_tasks_))
+        else:
+            t = self._task_position(task)
+            Xs, _ = as_task_inputs(
+                X, 1, [self.n_features_per_task_[t]], [self.task_names_[t]],
+                owner=type(self).__name__,
+            )
+            positions, single = [t], True
         self._move_to(check_device(self.device))
-        ds = TaskDataset(self._scale(Xs), None, device=self.net_.device)
-        chunks = [[] for _ in range(self.n_tasks_)]
-        for t, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), method):
-            chunks[t].append(out)
+        scaled = self._scale(Xs, positions)
+        ds = TaskDataset(scaled, None, device=self.net_.device)
+        chunks = [[] for _ in positions]
+        for k, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), method,
+                                           task_ids=positions):
+            chunks[k].append(out)
         return [torch.cat(c) if c else None for c in chunks], single
 
     def _move_to(self, device):
@@ -505,15 +535,55 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             net.criterion_.to(device)
             net.device = device
 
-    def _apply_module(self, method, X):
+    def _apply_module(self, method, X, task=None):
         """Call a module method (e.g. ``"encode"``) on every task's validated inputs.
 
-        Returns a list of numpy arrays, one per task (one array for a single input).
+        Returns a list of numpy arrays, one per task (one array for a single input or
+        when ``task`` names the task of a single matrix).
         """
-        outs, single = self._forward_outputs(X, method=method)
+        outs, single = self._forward_outputs(X, method=method, task=task)
         width = next((o.shape[1] for o in outs if o is not None), 0)
-        arrays = [np.zeros((0, width)) if o is None else o.numpy().astype(np.float64) for o in outs]
+        arrays = [
+            np.zeros((0, width)) if o is None else o.numpy().astype(np.float64) for o in outs
+        ]
         return self._format(arrays, single)
+
+
+class LatentTransformerMixin:
+    """``transform`` for estimators whose module has an ``encode(X, task, mask)`` method.
+
+    Mixed in before the estimator base; also gives ``fit_transform``.
+    """
+
+    def transform(self, X, task=None):
+        """The learned latent representation of the inputs (the module's encoder).
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+            One feature matrix per fitted task, in fit order (a single matrix for a
+            single-task model), as ``predict``.
+        task : int, str or None, default=None
+            With a task index or name, ``X`` is one matrix encoded as that task's input
+            (its input scaling): convenient when every task shares the same inputs.
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t, latent_dim), or one such array
+        """
+        return self._apply_module("encode", X, task=task)
+
+    def fit_transform(self, X, y=None, metadata=None):
+        """Fit on the tasks, then return the latent representation of their inputs.
+
+        Returns
+        -------
+        list of ndarray, or one ndarray for a single task given as ``X, y``
+        """
+        tasks, single = as_tasks(X, y, metadata)
+        self.fit(tasks)
+        Z = self.transform(tasks)
+        return Z[0] if single else Z
 
 
 class MultiTaskClassifier(ClassifierMixin, MultiTaskNetEstimator):

@@ -27,7 +27,7 @@ __all__ = ["SharedVariableEmbeddingClassifier", "PRESETS"]
 #: ``"paper"``: the paper's setting (Appendix D: C = D = H = 128, 10 layers per network, no
 #: dropout, Adam lr 1e-3, weight decay 1e-5, embeddings ~ N(0, 1), 1.05-entmax with learned
 #: alpha). ``"small"``: a CPU-sized model (C = D = 32, H = 64, 2 layers per network) used by
-#: the PMLB benchmark; roughly 15-30x cheaper per row.
+#: the PMLB benchmark; about 11x cheaper per step on a CPU.
 PRESETS = {
     "paper": dict(
         embedding_dim=128,
