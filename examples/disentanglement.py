@@ -13,8 +13,6 @@ Run (about 2 minutes on one CPU core)::
 one-head baseline, a tabular dataset).
 """
 
-import numpy as np
-
 from skmtl.datasets.factors import SPRITE_FACTOR_NAMES, make_factor_tasks, make_sprites
 from skmtl.hard_sharing import HardSharingRegressor
 from skmtl.metrics import dataset_sampler, dci, factor_vae_score, mutual_info_gap, sap_score

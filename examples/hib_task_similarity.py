@@ -40,7 +40,8 @@ clf = HierarchicalIBClassifier(
 )
 clf.fit(train_tasks)
 
-print("test accuracy per task:", dict(zip(names, clf.score_tasks(test_tasks).round(3))))
+accuracy = clf.score_tasks(test_tasks)
+print("test accuracy per task:", {n: round(float(a), 3) for n, a in zip(names, accuracy)})
 print("\nnoise log-variances (rows: tasks, columns: latent dimensions)")
 for name, row in zip(names, clf.noise_log_var_):
     print(f"  {name:>10}", np.array2string(row, precision=2, suppress_small=True))

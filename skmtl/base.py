@@ -22,7 +22,7 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import r2_score
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
@@ -129,15 +129,16 @@ class MultiTaskEstimator(BaseEstimator):
         """
         tasks, _ = as_tasks(X, y, require_y=True)
         preds = self.predict(tasks)
-        metric = accuracy_score if is_classifier(self) else r2_score
+        classifier = is_classifier(self)
         scores = []
         for yt, pt in zip(tasks.ys, preds):
-            if len(yt) == 0:
+            if len(yt) == 0 or (not classifier and len(yt) < 2):
                 scores.append(np.nan)
-            elif metric is r2_score and len(yt) < 2:
-                scores.append(np.nan)
+            elif classifier:  # labels never seen in training simply count as errors
+                truth = np.asarray(yt, dtype=object).ravel()
+                scores.append(float(np.mean(truth == np.asarray(pt, dtype=object))))
             else:
-                scores.append(metric(np.asarray(yt).reshape(np.shape(pt)), pt))
+                scores.append(r2_score(np.asarray(yt).reshape(np.shape(pt)), pt))
         return np.asarray(scores, dtype=float)
 
     def score(self, X, y=None):

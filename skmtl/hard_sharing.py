@@ -9,14 +9,10 @@ from __future__ import annotations
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skmtl._batching import TaskDataset
-from skmtl._skorch import iter_task_outputs
-from skmtl.base import MultiTaskClassifier, MultiTaskRegressor
+from skmtl.base import LatentTransformerMixin, MultiTaskClassifier, MultiTaskRegressor
 from skmtl.nn.hard_sharing import _ACTIVATIONS, HardSharingModule
-from skmtl.tasks import as_task_inputs
 
 __all__ = ["HardSharingRegressor", "HardSharingClassifier"]
 
@@ -63,7 +59,11 @@ n_iter_no_change, callbacks, warm_start, verbose, device, random_state
 
 
 class _HardSharingMixin:
-    """Model parameters, module construction and ``transform`` shared by both estimators."""
+    """Model parameters and module construction shared by both estimators.
+
+    ``transform(X, task=None)`` (the shared latent code) comes from
+    :class:`skmtl.base.LatentTransformerMixin`.
+    """
 
     _hs_constraints = {
         "hidden_layer_sizes": ["array-like"],
@@ -133,74 +133,8 @@ class _HardSharingMixin:
     def _on_fitted(self):
         self.latent_dim_ = int(self.module_.latent_dim)
 
-    def transform(self, X, task=None):
-        """Shared latent representation (the encoder output) of the inputs.
 
-        Parameters
-        ----------
-        X : list of array-like, Tasks, or array-like
-            One feature matrix per fitted task, in fit order (a single matrix for a
-            single-task model) -- as ``predict``. With ``task`` given, a single matrix that is
-            encoded as that task's input (its input scaling); convenient when every task
-            shares the same inputs.
-        task : int, str or None, default=None
-            Index or name of the task whose input scaling is used for a single matrix.
-
-        Returns
-        -------
-        list of ndarray of shape (n_rows_t, latent_dim), or one such array
-
-        Examples
-        --------
-        >>> import numpy as np
-        >>> from skmtl.hard_sharing import HardSharingRegressor
-        >>> rng = np.random.default_rng(0); X = rng.normal(size=(60, 4))
-        >>> est = HardSharingRegressor(hidden_layer_sizes=(16,), latent_dim=3,
-        ...                            head_hidden_sizes=(8,), max_epochs=2, random_state=0)
-        >>> est = est.fit([(X, X[:, 0]), (X, X[:, 1] ** 2)])
-        >>> [z.shape for z in est.transform([X, X[:5]])]
-        [(60, 3), (5, 3)]
-        >>> est.transform(X[:7], task=1).shape
-        (7, 3)
-        """
-        if task is None:
-            return self._apply_module("encode", X)
-        t = self._task_position(task)
-        Xs, _ = as_task_inputs(
-            X,
-            1,
-            [self.n_features_per_task_[t]],
-            [self.task_names_[t]],
-            owner=type(self).__name__,
-        )
-        x = Xs[0]
-        if self._scale_inputs:
-            x = (x - self.input_mean_[t]) / self.input_scale_[t]
-        ds = TaskDataset([x.astype(np.float32)], None, device=self.net_.device)
-        chunks = [
-            out
-            for _, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), "encode")
-        ]
-        if not chunks:
-            return np.zeros((0, self.latent_dim_))
-        return np.concatenate([c.numpy() for c in chunks]).astype(np.float64)
-
-    def _task_position(self, task):
-        from sklearn.utils.validation import check_is_fitted
-
-        check_is_fitted(self)
-        if isinstance(task, (Integral, np.integer)) and not isinstance(task, bool):
-            if not 0 <= int(task) < self.n_tasks_:
-                raise ValueError(
-                    f"task={task} is out of range; the model was fitted on {self.n_tasks_} tasks"
-                )
-            return int(task)
-        if task in self.task_names_:
-            return self.task_names_.index(task)
-        raise ValueError(f"unknown task {task!r}; fitted tasks are {self.task_names_}")
-
-
-class HardSharingRegressor(_HardSharingMixin, MultiTaskRegressor):
+class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskRegressor):
     __doc__ = (
         """Multi-task regression network with hard parameter sharing.
 
@@ -295,7 +229,7 @@ class HardSharingRegressor(_HardSharingMixin, MultiTaskRegressor):
         self.random_state = random_state
 
 
-class HardSharingClassifier(_HardSharingMixin, MultiTaskClassifier):
+class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTaskClassifier):
     __doc__ = (
         """Multi-task classification network with hard parameter sharing.
 

@@ -135,8 +135,12 @@ def test_predict_side_errors(fitted, name, method):
         call(nan)
     with pytest.raises(ValueError, match="task 1.*Expected 2D array"):
         call([Xs[0], Xs[1][:, 0], Xs[2]])
-    with pytest.raises(ValueError, match="single feature matrix was given but the model was fitted on 3"):
-        call(Xs[0])
+    if method == "score":  # one (X, y) pair is one task
+        with pytest.raises(ValueError, match="1 tasks were given but the model was fitted on 3"):
+            est.score(Xs[0], tasks[0][1])
+    else:
+        with pytest.raises(ValueError, match="single feature matrix was given but the model"):
+            call(Xs[0])
 
 
 @pytest.mark.parametrize("name", NAMES)

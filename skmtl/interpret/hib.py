@@ -188,9 +188,11 @@ def plot_task_dissimilarity(
     ax_d.set_xticks(range(n), names, rotation=60, ha="right", fontsize=7)
     ax_d.set_yticks(range(n), names, fontsize=7)
     ax_d.set_title("L1 distance of noise log-variances", fontsize=8)
+    mid = 0.5 * (d.min() + d.max())
     for i in range(n):
         for j in range(n):
-            ax_d.text(j, i, f"{d[i, j]:.1f}", ha="center", va="center", fontsize=6, color="w")
+            color = "k" if d[i, j] > mid else "w"  # readable on viridis' light and dark ends
+            ax_d.text(j, i, f"{d[i, j]:.1f}", ha="center", va="center", fontsize=6, color=color)
     fig.colorbar(im, ax=ax_d, fraction=0.046, pad=0.04)
     im2 = ax_v.imshow(lv, cmap=cmap, aspect="auto")
     ax_v.set_xticks(range(D), [str(i) for i in range(D)], fontsize=7)

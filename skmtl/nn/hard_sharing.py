@@ -49,6 +49,17 @@ def make_activation(name):
         ) from None
 
 
+def _fit_width(X, width):
+    """Cut padding columns beyond ``width``, or zero-pad a narrower batch up to ``width``.
+
+    In "task" batching a batch is only as wide as its task; narrower tasks read as zeros in
+    the missing columns (their standardised mean).
+    """
+    if X.shape[1] >= width:
+        return X[:, :width]
+    return nn.functional.pad(X, (0, width - X.shape[1]))
+
+
 class MLP(nn.Sequential):
     """Fully connected network: ``Linear -> act (-> dropout)`` per hidden layer, linear output.
 
@@ -114,7 +125,7 @@ class MLPEncoder(nn.Module):
         self.net = MLP(n_features, hidden_layer_sizes, latent_dim, activation, dropout)
 
     def forward(self, X):
-        return self.net(X[:, : self.n_features])
+        return self.net(_fit_width(X, self.n_features))
 
 
 class ConvEncoder(nn.Module):
@@ -173,7 +184,7 @@ class ConvEncoder(nn.Module):
         self.n_features = self.n_channels * h * w
 
     def forward(self, X):
-        x = X[:, : self.n_features].reshape(-1, self.n_channels, *self.image_shape)
+        x = _fit_width(X, self.n_features).reshape(-1, self.n_channels, *self.image_shape)
         return self.fc(self.conv(x).flatten(1))
 
 

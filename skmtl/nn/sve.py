@@ -221,37 +221,64 @@ class SharedVariableEmbeddingNet(nn.Module):
 
     # ------------------------------------------------------------------ forward
     def encode(self, X: torch.Tensor, task: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """Latent code ``g1(sum_i f(x_i, f_i))`` of every row, shape (B, H)."""
+        """Latent code ``g1(pool_i f(x_i, f_i))`` of every row, shape (B, H).
+
+        A batch without padding (one task per step) runs on the dense (B, F, H) grid; a
+        padded batch (mixed tasks) runs only on its real (row, variable) pairs, packed into
+        (P, H), and pools them back per row with ``index_add`` -- padding costs nothing.
+        """
         B, F = X.shape
-        cols = torch.arange(F, device=X.device)
-        idx = self.in_offset[task][:, None] + cols[None, :]
-        idx = torch.where(mask, idx, torch.zeros_like(idx))
+        if bool(mask.all()):
+            cols = torch.arange(F, device=X.device)
+            idx = self.in_offset[task][:, None] + cols[None, :]
+            rows = None
+            values = X.unsqueeze(-1)  # (B, F, 1)
+        else:
+            rows, cols = mask.nonzero(as_tuple=True)  # the P real pairs
+            idx = self.in_offset[task[rows]] + cols
+            values = X[rows, cols].unsqueeze(-1)  # (P, 1)
         uniq, inv = torch.unique(idx, return_inverse=True)
         emb, _ = self.processed_embeddings(uniq)  # (U, C)
 
         gamma, beta = self.film_in.params(emb)
-        h = self.value_in(X.unsqueeze(-1))  # (B, F, H)
+        h = self.value_in(values)
         h = torch.relu(self.film_in.modulate(h, gamma[inv], beta[inv]))
         h = self.encoder(h, self.encoder.film_params(emb), inv)
-        m = mask.to(h.dtype).unsqueeze(-1)
-        pooled = (h * m).sum(1)
-        if self.aggregation == "mean":
-            pooled = pooled / m.sum(1).clamp_min(1.0)
+        if rows is None:
+            pooled = h.sum(1)
+            if self.aggregation == "mean":
+                pooled = pooled / F
+        else:
+            pooled = h.new_zeros(B, h.shape[-1]).index_add_(0, rows, h)
+            if self.aggregation == "mean":
+                pooled = pooled / mask.sum(1, keepdim=True).clamp_min(1).to(h.dtype)
         return self.core(pooled)
 
     def decode(self, code: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
-        """Scores ``g2(code, z_j)`` for the output variables of each row's task, (B, K)."""
+        """Scores ``g2(code, z_j)`` for the output variables of each row's task, (B, K).
+
+        As in :meth:`encode`, rows of tasks with fewer classes than the widest task of the
+        batch are packed, so padded classes are never computed.
+        """
         B = code.shape[0]
-        kb = int(self.n_outputs_t[task].max())
+        n_out = self.n_outputs_t[task]
+        kb = int(n_out.max())
         ks = torch.arange(kb, device=code.device)
+        omask = ks[None, :] < n_out[:, None]
         oidx = self.out_offset[task][:, None] + ks[None, :]
-        omask = ks[None, :] < self.n_outputs_t[task][:, None]
-        oidx = torch.where(omask, oidx, torch.zeros_like(oidx))
-        uniq, inv = torch.unique(oidx, return_inverse=True)
-        zo = self.output_embeddings[uniq]
-        h = code.unsqueeze(1).expand(B, kb, self.hidden_dim)
-        h = self.decoder(h, self.decoder.film_params(zo), inv)
-        out = self.head(h).squeeze(-1) * omask.to(h.dtype)
+        if bool(omask.all()):
+            uniq, inv = torch.unique(oidx, return_inverse=True)
+            h = code.unsqueeze(1).expand(B, kb, self.hidden_dim)
+            h = self.decoder(h, self.decoder.film_params(self.output_embeddings[uniq]), inv)
+            out = self.head(h).squeeze(-1)
+        else:
+            rows, ks_p = omask.nonzero(as_tuple=True)
+            uniq, inv = torch.unique(oidx[rows, ks_p], return_inverse=True)
+            h = self.decoder(
+                code[rows], self.decoder.film_params(self.output_embeddings[uniq]), inv
+            )
+            out = code.new_zeros(B, kb)
+            out[rows, ks_p] = self.head(h).squeeze(-1)
         if kb < self.max_outputs:
             out = torch.nn.functional.pad(out, (0, self.max_outputs - kb))
         return out
@@ -277,5 +304,4 @@ class SharedVariableEmbeddingNet(nn.Module):
         """
         mask = mask.bool()
         task = task.long()
-        X = X * mask.to(X.dtype)
         return self.decode(self.encode(X, task, mask), task), self.penalty()

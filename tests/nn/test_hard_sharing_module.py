@@ -126,6 +126,8 @@ def test_conv_module_ignores_padding_columns_and_learns():
 def test_mlp_encoder_and_errors():
     enc = MLPEncoder(3, (), latent_dim=2)
     assert enc(torch.zeros(4, 5)).shape == (4, 2)  # extra columns ignored
+    x = torch.randn(4, 2)  # a narrower task's batch is zero-padded
+    torch.testing.assert_close(enc(x), enc(torch.cat([x, torch.zeros(4, 1)], dim=1)))
     with pytest.raises(ValueError, match="heads"):
         HardSharingModule(3, [1], heads="two")
     with pytest.raises(ValueError, match="activation"):
