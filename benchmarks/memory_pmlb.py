@@ -60,7 +60,8 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
         if frac < 1.0:
             part, _ = task_train_test_split(
                 tasks.take_rows(np.arange(tasks.offsets[t], tasks.offsets[t + 1])),
-                test_size=1 - frac, random_state=0,
+                test_size=1 - frac,
+                random_state=0,
             )
         else:
             part = tasks.take_rows(np.arange(tasks.offsets[t], tasks.offsets[t + 1]))
@@ -68,8 +69,12 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
     load_s = time.perf_counter() - t0
     rss_loaded = rss_mb()
     model = SharedVariableEmbeddingClassifier.from_preset(
-        "small", max_epochs=epochs, early_stopping=False, validation_fraction=0.0,
-        callbacks=[("rss", RSSRecorder())], random_state=0,
+        "small",
+        max_epochs=epochs,
+        early_stopping=False,
+        validation_fraction=0.0,
+        callbacks=[("rss", RSSRecorder())],
+        random_state=0,
     )
     t1 = time.perf_counter()
     model.fit(keep)
@@ -82,17 +87,28 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
     summary = {
         "summary": True,
         "protocol": {
-            "datasets": len(keep), "rows_per_task": rows_per_task, "epochs": epochs,
-            "steps": model.n_steps_, "model": "SharedVariableEmbeddingClassifier small preset",
-            "device": "cpu", "filter": info["filter"],
-            "versions": {"python": platform.python_version(), "torch": torch.__version__,
-                         "skorch": skorch.__version__, "sklearn": sklearn.__version__},
+            "datasets": len(keep),
+            "rows_per_task": rows_per_task,
+            "epochs": epochs,
+            "steps": model.n_steps_,
+            "model": "SharedVariableEmbeddingClassifier small preset",
+            "device": "cpu",
+            "filter": info["filter"],
+            "versions": {
+                "python": platform.python_version(),
+                "torch": torch.__version__,
+                "skorch": skorch.__version__,
+                "sklearn": sklearn.__version__,
+            },
         },
         "rows": int(sum(len(y) for _, y in keep)),
-        "load_s": round(load_s, 1), "fit_s": round(fit_s, 1),
+        "load_s": round(load_s, 1),
+        "fit_s": round(fit_s, 1),
         "rss_after_load_mb": round(rss_loaded, 1),
-        "rss_epoch1_mb": round(rss[0], 1), "rss_last_mb": round(rss[-1], 1),
-        "growth_mb": round(growth, 1), "peak_rss_mb": round(peak, 1),
+        "rss_epoch1_mb": round(rss[0], 1),
+        "rss_last_mb": round(rss[-1], 1),
+        "growth_mb": round(growth, 1),
+        "peak_rss_mb": round(peak, 1),
         "bounds": {"growth_mb": growth_mb, "peak_mb": peak_mb},
         "within_bounds": bool(growth < growth_mb and peak < peak_mb),
     }
@@ -101,7 +117,9 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--rows-per-task", type=int, default=150)
     p.add_argument("--epochs", type=int, default=3)
     p.add_argument("--growth-mb", type=float, default=64.0)

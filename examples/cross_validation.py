@@ -38,9 +38,7 @@ def main():
         from skmtl import SharedVariableEmbeddingClassifier
     except ImportError:
         return
-    model = SharedVariableEmbeddingClassifier(
-        **SharedVariableEmbeddingClassifier.small_preset(), random_state=0
-    )
+    model = SharedVariableEmbeddingClassifier.from_preset("small", max_epochs=20, random_state=0)
     grid = GridSearchCV(model, {"lr": [1e-3, 3e-3]}, cv=TaskStratifiedKFold(3, random_state=0))
     grid.fit(tasks)
     print("SVE grid:", grid.best_params_, round(grid.best_score_, 3))

@@ -7,6 +7,7 @@ prints each task's test accuracy beside a per-task logistic regression.
 Run: ``SKMTL_DATA_HOME=../shared/data python examples/quickstart.py``
 """
 
+import os
 import time
 
 import numpy as np
@@ -17,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from skmtl import PerTaskClassifier, task_train_test_split
 from skmtl.datasets import load_pmlb_tasks
 
+MAX_EPOCHS = int(os.environ.get("SKMTL_QUICKSTART_EPOCHS", 25))
 DATASETS = [
     "iris",
     "wine_recognition",
@@ -39,8 +41,14 @@ def make_model():
         return "PerTaskClassifier", PerTaskClassifier(
             make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000))
         )
-    return "SharedVariableEmbeddingClassifier", SharedVariableEmbeddingClassifier(
-        **SharedVariableEmbeddingClassifier.small_preset(), random_state=0
+    return "SharedVariableEmbeddingClassifier", SharedVariableEmbeddingClassifier.from_preset(
+        "small",
+        embedding_dim=16,
+        n_shared=32,
+        hidden_dim=32,
+        lr=5e-3,
+        max_epochs=MAX_EPOCHS,
+        random_state=0,
     )
 
 

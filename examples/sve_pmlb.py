@@ -4,7 +4,8 @@ Fits one :class:`~skmtl.sve.SharedVariableEmbeddingClassifier` (1.05-entmax atte
 learned alpha, the CPU-sized "small" preset) jointly on several PMLB classification datasets
 from the local cache, prints per-task test accuracy next to a per-task random forest, the
 ``concepts_`` table for a few shared embeddings, the shared embeddings used by the most tasks
-(Appendix G), and saves the attention heat map.
+(Appendix G), and saves the attention heat map to ``$SKMTL_EXAMPLE_OUT`` (default: the
+system's temporary folder).
 
 Run from the repository root (data in ``../shared/data`` or ``$SKMTL_DATA_HOME``)::
 
@@ -12,6 +13,7 @@ Run from the repository root (data in ``../shared/data`` or ``$SKMTL_DATA_HOME``
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +92,7 @@ try:
 
     matplotlib.use("Agg")
     ax = clf.plot_attention()
-    out = Path("sve_attention.png")
+    out = Path(os.environ.get("SKMTL_EXAMPLE_OUT", tempfile.gettempdir())) / "sve_attention.png"
     ax.figure.savefig(out, dpi=120, bbox_inches="tight")
     print(f"\nattention plot saved to {out.resolve()}")
 except ImportError:

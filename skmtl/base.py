@@ -515,7 +515,10 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         else:
             t = self._task_position(task)
             Xs, _ = as_task_inputs(
-                X, 1, [self.n_features_per_task_[t]], [self.task_names_[t]],
+                X,
+                1,
+                [self.n_features_per_task_[t]],
+                [self.task_names_[t]],
                 owner=type(self).__name__,
             )
             positions, single = [t], True
@@ -523,8 +526,9 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         scaled = self._scale(Xs, positions)
         ds = TaskDataset(scaled, None, device=self.net_.device)
         chunks = [[] for _ in positions]
-        for k, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), method,
-                                           task_ids=positions):
+        for k, out, _ in iter_task_outputs(
+            self.net_, ds, max(self.batch_size, 512), method, task_ids=positions
+        ):
             chunks[k].append(out)
         return [torch.cat(c) if c else None for c in chunks], single
 
@@ -544,9 +548,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         """
         outs, single = self._forward_outputs(X, method=method, task=task)
         width = next((o.shape[1] for o in outs if o is not None), 0)
-        arrays = [
-            np.zeros((0, width)) if o is None else o.numpy().astype(np.float64) for o in outs
-        ]
+        arrays = [np.zeros((0, width)) if o is None else o.numpy().astype(np.float64) for o in outs]
         return self._format(arrays, single)
 
 
@@ -697,6 +699,7 @@ class MultiTaskRegressor(RegressorMixin, MultiTaskNetEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
+
     #: standardise every task's targets for training
     _scale_targets = True
 

@@ -13,12 +13,10 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skmtl._batching import TaskDataset
-from skmtl._skorch import iter_task_outputs
-from skmtl.base import MultiTaskClassifier, MultiTaskRegressor
+from skmtl.base import LatentTransformerMixin, MultiTaskClassifier, MultiTaskRegressor
 from skmtl.interpret.hib import cluster_tasks, noise_dissimilarity, plot_task_dissimilarity
 from skmtl.nn.hib import _ACTIVATIONS, GaussianNLL, HierarchicalIBModule
-from skmtl.tasks import as_task_inputs, as_tasks
+from skmtl.tasks import as_tasks
 
 __all__ = ["HierarchicalIBClassifier", "HierarchicalIBRegressor"]
 
@@ -225,6 +223,11 @@ class _HIBMixin:
         -------
         ndarray of int, shape (n_tasks,)
             Cluster label of every task, in fit order.
+
+        Examples
+        --------
+        See the class example; on a fitted model ``clf.cluster_tasks(2)`` returns e.g.
+        ``array([0, 0, 1, 1])`` when tasks 0, 1 and tasks 2, 3 read the same latent dimensions.
         """
         check_is_fitted(self)
         return cluster_tasks(
@@ -238,6 +241,11 @@ class _HIBMixin:
         """Heatmap of ``task_dissimilarity_`` and of ``noise_log_var_`` (Figure 2).
 
         Needs matplotlib. Returns the matplotlib Figure.
+
+        Examples
+        --------
+        >>> fig = clf.plot_task_similarity(["a", "b", "c", "d"])  # doctest: +SKIP
+        >>> fig.savefig("hib_similarity.png")  # doctest: +SKIP
         """
         check_is_fitted(self)
         if not self.noise:
@@ -247,57 +255,8 @@ class _HIBMixin:
             self.task_dissimilarity_, self.noise_log_var_, names, axes=axes
         )
 
-    # ------------------------------------------------------------------ transform
-    def transform(self, X, task=None):
-        """Task-agnostic representation ``Z = f_theta(X)`` (no noise).
 
-        Parameters
-        ----------
-        X : list of array-like, Tasks, or array-like
-            One feature matrix per fitted task, as ``predict``. With ``task`` given, a single
-            matrix encoded with that task's input scaling.
-        task : int, str or None, default=None
-
-        Returns
-        -------
-        list of ndarray of shape (n_rows_t, latent_dim), or one such array
-        """
-        if task is None:
-            return self._apply_module("encode", X)
-        check_is_fitted(self)
-        t = self._task_position(task)
-        Xs, _ = as_task_inputs(
-            X,
-            1,
-            [self.n_features_per_task_[t]],
-            [self.task_names_[t]],
-            owner=type(self).__name__,
-        )
-        x = Xs[0]
-        if self._scale_inputs:
-            x = (x - self.input_mean_[t]) / self.input_scale_[t]
-        ds = TaskDataset([x.astype(np.float32)], None, device=self.net_.device)
-        chunks = [
-            out
-            for _, out, _ in iter_task_outputs(self.net_, ds, max(self.batch_size, 512), "encode")
-        ]
-        if not chunks:
-            return np.zeros((0, self.latent_dim_))
-        return np.concatenate([c.numpy() for c in chunks]).astype(np.float64)
-
-    def _task_position(self, task):
-        if isinstance(task, (Integral, np.integer)) and not isinstance(task, bool):
-            if not 0 <= int(task) < self.n_tasks_:
-                raise ValueError(
-                    f"task={task} is out of range; the model was fitted on {self.n_tasks_} tasks"
-                )
-            return int(task)
-        if task in self.task_names_:
-            return self.task_names_.index(task)
-        raise ValueError(f"unknown task {task!r}; fitted tasks are {self.task_names_}")
-
-
-class HierarchicalIBClassifier(_HIBMixin, MultiTaskClassifier):
+class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClassifier):
     __doc__ = (
         """Multi-task classifier with a hierarchical information bottleneck.
 
@@ -325,6 +284,9 @@ class HierarchicalIBClassifier(_HIBMixin, MultiTaskClassifier):
     ((4, 4), (4, 4))
     >>> clf.transform(X, task=0).shape
     (300, 4)
+    >>> labels = clf.cluster_tasks(n_clusters=2)  # tasks 0, 1 read x0; tasks 2, 3 read x1
+    >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
+    True
     """
     )
 
@@ -393,7 +355,7 @@ class HierarchicalIBClassifier(_HIBMixin, MultiTaskClassifier):
         self.random_state = random_state
 
 
-class HierarchicalIBRegressor(_HIBMixin, MultiTaskRegressor):
+class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegressor):
     __doc__ = (
         """Multi-task regressor with a hierarchical information bottleneck.
 

@@ -26,7 +26,7 @@ __all__ = ["SharedVariableEmbeddingClassifier", "PRESETS"]
 #: Named parameter sets for :meth:`SharedVariableEmbeddingClassifier.from_preset`.
 #: ``"paper"``: the paper's setting (Appendix D: C = D = H = 128, 10 layers per network, no
 #: dropout, Adam lr 1e-3, weight decay 1e-5, embeddings ~ N(0, 1), 1.05-entmax with learned
-#: alpha). ``"small"``: a CPU-sized model (C = D = 32, H = 64, 2 layers per network) used by
+#: alpha). ``"small"``: a CPU-sized model (C = 32, D = 128, H = 64, 2 layers per network) used by
 #: the PMLB benchmark; about 11x cheaper per step on a CPU.
 PRESETS = {
     "paper": dict(
@@ -43,7 +43,7 @@ PRESETS = {
     ),
     "small": dict(
         embedding_dim=32,
-        n_shared=32,
+        n_shared=128,
         hidden_dim=64,
         n_encoder_layers=2,
         n_core_layers=2,
@@ -172,7 +172,7 @@ warm_start, verbose, device, random_state
     >>> clf.score(tasks) > 0.8
     True
     >>> clf.shared_embeddings_.shape, [a.shape for a in clf.attention_]
-    ((32, 32), [(3, 32), (5, 32)])
+    ((128, 32), [(3, 128), (5, 128)])
     >>> list(clf.concepts_.columns)[:4]
     ['shared_embedding', 'rank', 'task', 'variable']
     """

@@ -8,9 +8,8 @@ float arrays and tensors.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -15,12 +15,22 @@ def tiny_estimators():
     """name -> estimator instance (unfitted), small enough for sklearn's checks."""
     return {
         "SharedVariableEmbeddingClassifier": SharedVariableEmbeddingClassifier(
-            embedding_dim=8, n_shared=4, hidden_dim=8, n_encoder_layers=1, n_core_layers=1,
-            n_decoder_layers=1, **FAST,
+            embedding_dim=8,
+            n_shared=4,
+            hidden_dim=8,
+            n_encoder_layers=1,
+            n_core_layers=1,
+            n_decoder_layers=1,
+            **FAST,
         ),
         "SharedVariableEmbeddingClassifier-vanilla": SharedVariableEmbeddingClassifier(
-            embedding_dim=8, n_shared=None, hidden_dim=8, n_encoder_layers=1, n_core_layers=1,
-            n_decoder_layers=1, **FAST,
+            embedding_dim=8,
+            n_shared=None,
+            hidden_dim=8,
+            n_encoder_layers=1,
+            n_core_layers=1,
+            n_decoder_layers=1,
+            **FAST,
         ),
         "HierarchicalIBClassifier": HierarchicalIBClassifier(
             latent_dim=3, hidden_layer_sizes=(8,), **FAST

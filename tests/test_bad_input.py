@@ -44,8 +44,11 @@ FIT_CASES = [
     ("X 1-D", lambda X, y: (X[:, 0], y), r"task 1.*Expected 2D array"),
     ("X 3-D", lambda X, y: (X[:, :, None], y), r"task 1.*dim 3"),
     ("y length", lambda X, y: (X, y[:-2]), r"task 1.*rows but y has"),
-    ("object str column", lambda X, y: (X.astype(object).__setitem__((0, 0), "a") or X, y),
-     r"task 1"),
+    (
+        "object str column",
+        lambda X, y: (X.astype(object).__setitem__((0, 0), "a") or X, y),
+        r"task 1",
+    ),
 ]
 
 
@@ -55,10 +58,12 @@ def test_fit_rejects(name, case, breaker, match, rng):
     est = clone(ESTIMATORS[name])
     tasks, meta = multitask_data(est, rng)
     if case == "object str column":
+
         def breaker(X, y):
             Xo = X.astype(object)
             Xo[0, 0] = "a"
             return Xo, y
+
     bad = _corrupt(tasks, 1, breaker)
     with pytest.raises((ValueError, TypeError), match=match):
         est.fit(bad, metadata=meta)
@@ -186,7 +191,8 @@ def test_bad_parameters(name, params, match, rng):
 def test_non_positive_model_sizes(name, rng):
     est = clone(ESTIMATORS[name])
     size_params = [
-        p for p in ("latent_dim", "embedding_dim", "hidden_dim", "n_shared", "hyper_width")
+        p
+        for p in ("latent_dim", "embedding_dim", "hidden_dim", "n_shared", "hyper_width")
         if p in est.get_params()
     ]
     assert size_params, "every neural estimator has a size parameter"

@@ -48,7 +48,10 @@ def test_same_random_state_same_predictions(name, rng):
     tasks, meta = multitask_data(NEURAL[name], rng)
     Xs = [X for X, _ in tasks]
     runs = [
-        _outputs(clone(NEURAL[name]).set_params(max_epochs=3, random_state=s).fit(tasks, metadata=meta), Xs)
+        _outputs(
+            clone(NEURAL[name]).set_params(max_epochs=3, random_state=s).fit(tasks, metadata=meta),
+            Xs,
+        )
         for s in (7, 7, 8)
     ]
     for a, b in zip(runs[0], runs[1]):

@@ -103,7 +103,7 @@ def load_openml_tasks(dataset_ids, data_home=None, server=None, target=None, cat
     Examples
     --------
     >>> tasks, info = load_openml_tasks([2], server=TEST_SERVER)  # doctest: +SKIP
-    >>> tasks.names
+    >>> tasks.names  # doctest: +SKIP
     ['anneal']
     """
     if categorical not in ("onehot", "ordinal", "raise"):

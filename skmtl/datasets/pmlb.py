@@ -85,7 +85,7 @@ def load_pmlb_tasks(
 
     Examples
     --------
-    >>> tasks, info = load_pmlb_tasks(["analcatdata_aids"])  # doctest: +SKIP
+    >>> tasks, info = load_pmlb_tasks(["analcatdata_aids"])
     >>> tasks.names
     ['analcatdata_aids']
     """

@@ -359,7 +359,7 @@ class GaussianNLL(nn.Module):
     >>> import torch
     >>> crit = GaussianNLL([1, 1])
     >>> out, y = torch.tensor([[1.0], [0.0]]), torch.tensor([[1.0], [2.0]])
-    >>> float(crit(out, y, torch.tensor([0, 1])))
+    >>> float(crit(out, y, torch.tensor([0, 1])).detach())
     1.0
     """
 
