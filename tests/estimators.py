@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from skmtl import PerTaskClassifier, PerTaskRegressor
+from skmtl import PerTaskClassifier, PerTaskRegressor, SingleNetworkRegressor
 from skmtl.hard_sharing import HardSharingClassifier, HardSharingRegressor
 from skmtl.hib import HierarchicalIBClassifier, HierarchicalIBRegressor
 from skmtl.hypernet import MultiTaskHypernetRegressor
@@ -46,6 +46,9 @@ def tiny_estimators():
         ),
         "HardSharingClassifier": HardSharingClassifier(
             hidden_layer_sizes=(8,), latent_dim=3, head_hidden_sizes=(8,), **FAST
+        ),
+        "SingleNetworkRegressor-onehot": SingleNetworkRegressor(
+            hidden_layer_sizes=(8,), task_encoding="onehot", scaling="task", **FAST
         ),
         "PerTaskClassifier": PerTaskClassifier(),
         "PerTaskRegressor": PerTaskRegressor(),

@@ -195,8 +195,11 @@ def test_non_positive_model_sizes(name, rng):
         for p in ("latent_dim", "embedding_dim", "hidden_dim", "n_shared", "hyper_width")
         if p in est.get_params()
     ]
-    assert size_params, "every neural estimator has a size parameter"
+    assert size_params or "hidden_layer_sizes" in est.get_params()
     tasks, meta = multitask_data(est, rng)
     for p in size_params:
         with pytest.raises(ValueError, match=p):
             clone(est).set_params(**{p: 0}).fit(tasks, metadata=meta)
+    if "hidden_layer_sizes" in est.get_params():
+        with pytest.raises(ValueError, match="hidden_layer_sizes"):
+            clone(est).set_params(hidden_layer_sizes=(0,)).fit(tasks, metadata=meta)
