@@ -20,11 +20,10 @@ import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback
 
-from skmtl._batching import TaskBatchLoader
 from skmtl.base import MultiTaskRegressor
 from skmtl.nn.hypernet import TaskConditionedMLP
+from skmtl.tasks import _validate_X
 
 __all__ = ["PooledScalingMixin", "SingleNetworkRegressor"]
 
@@ -121,20 +120,17 @@ class PooledScalingMixin:
 
     def _check_new_task_X(self, X):
         check_is_fitted(self)
-        try:
-            X = np.asarray(X, dtype=np.float64)
-        except (TypeError, ValueError):
-            raise ValueError("predict_new_task: X must be numeric") from None
-        if X.ndim != 2:
-            raise ValueError(f"predict_new_task: X must be 2-D, got shape {X.shape}")
+        try:  # the same validation as every task at fit
+            X, _ = _validate_X(X, 0, None)
+        except (TypeError, ValueError) as exc:
+            detail = str(exc).split(": ", 1)[-1]  # drop the "task 0" prefix: a new task
+            raise type(exc)(f"predict_new_task: {detail}") from None
         widths = set(self.n_features_per_task_)
         if len(widths) != 1 or X.shape[1] != self.n_features_per_task_[0]:
             raise ValueError(
                 f"predict_new_task: X has {X.shape[1]} features but the model was fitted on "
                 f"tasks with {sorted(widths)} features"
             )
-        if not np.all(np.isfinite(X)):
-            raise ValueError("predict_new_task: X contains NaN or infinity")
         return X
 
     def _check_metadata_row(self, metadata_row):
@@ -166,32 +162,6 @@ class PooledScalingMixin:
             module.train(was_training)
         pred = out[:, : self.n_outputs_].cpu().numpy().astype(np.float64) * y_scale + y_mean
         return pred.ravel() if self.target_1d_ else pred
-
-
-class _MixedValidationLoader(TaskBatchLoader):
-    """Validation iterator packing rows of all tasks into large mixed batches."""
-
-    def __init__(self, dataset, batch_size=4096, **_ignored):
-        super().__init__(dataset, batch_size=max(int(batch_size), 4096), shuffle=False)
-
-    def __len__(self):
-        return int(-(-len(self.dataset) // self.batch_size))
-
-    def __iter__(self):
-        n, b = len(self.dataset), self.batch_size
-        for start in range(0, n, b):
-            yield self.dataset.gather(np.arange(start, min(start + b, n)))
-
-
-class _MixedValidation(Callback):
-    """Swap in :class:`_MixedValidationLoader` for the validation loss during ``fit``."""
-
-    def on_train_begin(self, net, **kwargs):
-        self._previous = net.iterator_valid
-        net.iterator_valid = _MixedValidationLoader
-
-    def on_train_end(self, net, **kwargs):
-        net.iterator_valid = getattr(self, "_previous", net.iterator_valid)
 
 
 _TRAINING_DOC = """
