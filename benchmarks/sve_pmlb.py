@@ -13,8 +13,14 @@ Models, all fitted jointly on every dataset as one multi-task problem:
 * ``softmax``      - shared embeddings, softmax attention (the paper's base SVE)
 * ``entmax``       - shared embeddings, 1.05-entmax with learned alpha (the paper's best)
 * ``stable_rank``  - shared softmax plus the stable-rank penalty, alpha_sr = 0.05
-* ``entmax_mixed`` - (with ``--throughput``) the ``entmax`` model trained with mixed
-  (padded multi-task) batches, for the throughput comparison against ``entmax``
+* ``entmax_mixed`` / ``entmax_task`` - (with ``--throughput``) the ``entmax`` model trained
+  with the other batching mode (mixed: padded multi-task steps of ``--mixed-batch-size``
+  rows; task: one sampled task per step), for the throughput comparison
+
+A name ending in ``_mixed`` or ``_task`` forces that batching; the others use
+``--batching``. ``--selection per_task`` fits with ``early_stopping="per_task"`` (every
+dataset predicts with the weights of its own best validation epoch); ``global`` with
+skorch-style early stopping on the validation loss of all rows.
 
 beside per-task baselines on the same splits: logistic regression (standardised), random
 forest (200 trees) and HistGradientBoosting.
@@ -58,10 +64,27 @@ def _parse(argv=None):
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
     p.add_argument("--models", default="vanilla,softmax,entmax,stable_rank")
     p.add_argument("--baselines", default="lr,rf,hgb")
-    p.add_argument("--throughput", action="store_true", help="also fit entmax with mixed batches")
+    p.add_argument(
+        "--throughput", action="store_true", help="also fit entmax with the other batching"
+    )
+    p.add_argument("--batching", default="task", choices=["task", "mixed"])
+    p.add_argument("--selection", default="global", choices=["global", "per_task"])
+    p.add_argument("--task-sampling", default="uniform", choices=["uniform", "proportional"])
+    p.add_argument(
+        "--mixed-batch-size",
+        type=int,
+        default=None,
+        help="rows per step of the mixed-batch model (default: the preset's batch size)",
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-train", type=int, default=20_000)
+    p.add_argument(
+        "--n-jobs",
+        type=int,
+        default=1,
+        help="models and baselines fitted side by side in this many processes (one thread each)",
+    )
     p.add_argument("--out", default=None, help="also write the JSON lines to this file")
     return p.parse_args(argv)
 
@@ -122,19 +145,31 @@ def _baseline(name, seed):
 
 
 def run_baseline(name, train, test, seed):
+    """Per-dataset test accuracy, wall time and the datasets fitted without early stopping.
+
+    HistGradientBoosting stops early on a stratified internal split when a dataset has
+    more than 10,000 rows; where a class has a single training row that split is
+    impossible, and that dataset's model is fitted without early stopping instead.
+    """
     from sklearn.base import clone
 
-    accs, t0 = [], time.perf_counter()
+    accs, fallbacks, t0 = [], [], time.perf_counter()
     base = _baseline(name, seed)
-    for (Xtr, ytr), (Xte, yte) in zip(train, test):
+    for i, ((Xtr, ytr), (Xte, yte)) in enumerate(zip(train, test)):
         if len(np.unique(ytr)) < 2:
             accs.append(float(np.mean(yte == ytr[0])))
             continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est = clone(base).fit(Xtr, ytr)
+            try:
+                est = clone(base).fit(Xtr, ytr)
+            except ValueError as exc:
+                if name != "hgb" or "least populated class" not in str(exc):
+                    raise
+                est = clone(base).set_params(early_stopping=False).fit(Xtr, ytr)
+                fallbacks.append(i)
         accs.append(float(np.mean(est.predict(Xte) == yte)))
-    return np.array(accs), time.perf_counter() - t0
+    return np.array(accs), time.perf_counter() - t0, fallbacks
 
 
 MODEL_PARAMS = {
@@ -143,6 +178,7 @@ MODEL_PARAMS = {
     "entmax": dict(attention="entmax", alpha=1.05, learn_alpha=True),
     "stable_rank": dict(attention="softmax", stable_rank_weight=0.05),
     "entmax_mixed": dict(attention="entmax", alpha=1.05, learn_alpha=True, batching="mixed"),
+    "entmax_task": dict(attention="entmax", alpha=1.05, learn_alpha=True, batching="task"),
 }
 
 
@@ -172,7 +208,12 @@ def run_model(name, train, test, names, args, n_epochs):
         random_state=args.seed,
         callbacks=[("rows", counter)],
     )
+    params["batching"] = args.batching
+    params["task_sampling"] = args.task_sampling
+    params["early_stopping"] = "per_task" if args.selection == "per_task" else True
     params.update(MODEL_PARAMS[name])
+    if params["batching"] == "mixed" and args.mixed_batch_size:
+        params["batch_size"] = args.mixed_batch_size
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
     from skmtl.tasks import Tasks
 
@@ -187,6 +228,8 @@ def run_model(name, train, test, names, args, n_epochs):
     stats = {
         "model": name,
         "batching": clf.batching,
+        "batch_size": clf.batch_size,
+        "early_stopping": clf.early_stopping,
         "wall_s": round(wall, 2),
         "train_rows": int(counter.rows),
         "rows_per_s": round(counter.rows / wall, 1),
@@ -195,6 +238,9 @@ def run_model(name, train, test, names, args, n_epochs):
         "best_epoch": int(best),
         "steps_to_best": clf.n_steps_to_best_,
         "time_to_best_s": round(sum(dur[:best]), 2),
+        "task_best_epoch_median": (
+            None if clf.task_best_epoch_ is None else float(np.median(clf.task_best_epoch_))
+        ),
         "alpha": clf.alpha_,
         "stable_rank": None if clf.stable_rank_ is None else round(clf.stable_rank_, 3),
         "mean_test_acc": round(float(accs.mean()), 4),
@@ -203,6 +249,21 @@ def run_model(name, train, test, names, args, n_epochs):
         w = np.concatenate(clf.attention_)
         stats["attention_zero_fraction"] = round(float((w == 0).mean()), 4)
     return accs, stats, clf
+
+
+def _run_job(kind, name, train, test, names, args, n_epochs):
+    """One model or baseline: ``(name, per-dataset test accuracy, stats row)``."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    if kind == "baseline":
+        a, wall, fallbacks = run_baseline(name, train, test, args.seed)
+        row = {"model": name, "wall_s": round(wall, 2), "mean_test_acc": round(float(a.mean()), 4)}
+        if fallbacks:
+            row["fitted_without_early_stopping"] = [names[i] for i in fallbacks]
+        return name, a, row
+    a, st, _ = run_model(name, train, test, names, args, n_epochs)
+    return name, a, st
 
 
 def main(argv=None):
@@ -242,20 +303,27 @@ def main(argv=None):
         n_epochs = max(1, math.ceil(args.steps / steps_per_epoch))
 
     models = [m for m in args.models.split(",") if m]
-    if args.throughput and "entmax_mixed" not in models:
-        models.append("entmax_mixed")
+    other = "entmax_mixed" if args.batching == "task" else "entmax_task"
+    if args.throughput and other not in models:
+        models.insert(0, other)
         if "entmax" not in models:
             models.insert(0, "entmax")
     baselines = [m for m in args.baselines.split(",") if m]
 
     accs, stats = {}, {}
-    for m in baselines:
-        accs[m], wall = run_baseline(m, train, test, args.seed)
-        stats[m] = {"model": m, "wall_s": round(wall, 2)}
-        emit({"kind": "model", **stats[m], "mean_test_acc": round(float(accs[m].mean()), 4)})
-    for m in models:
-        accs[m], stats[m], _ = run_model(m, train, test, names, args, n_epochs)
-        emit({"kind": "model", **stats[m]})
+    # the networks first (the longest jobs), then the baselines
+    jobs = [("model", m) for m in models] + [("baseline", m) for m in baselines]
+    if args.n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=args.n_jobs, backend="loky", return_as="generator")(
+            delayed(_run_job)(kind, m, train, test, names, args, n_epochs) for kind, m in jobs
+        )
+    else:
+        results = (_run_job(kind, m, train, test, names, args, n_epochs) for kind, m in jobs)
+    for m, a, st in results:
+        accs[m], stats[m] = a, st
+        emit({"kind": "model", **st})
 
     for i, name in enumerate(names):
         emit(
@@ -286,15 +354,16 @@ def main(argv=None):
             for k in ("rows_per_s", "steps", "steps_to_best", "time_to_best_s", "alpha"):
                 row[k] = stats[m][k]
         summary["models"][m] = row
-    if "entmax" in stats and "entmax_mixed" in stats:
+    m_task, m_mixed = ("entmax", other) if args.batching == "task" else (other, "entmax")
+    if m_task in stats and m_mixed in stats:
         summary["throughput"] = {
             "mixed_over_task_rows_per_s": round(
-                stats["entmax_mixed"]["rows_per_s"] / stats["entmax"]["rows_per_s"], 2
+                stats[m_mixed]["rows_per_s"] / stats[m_task]["rows_per_s"], 2
             ),
-            "task_rows_per_s": stats["entmax"]["rows_per_s"],
-            "mixed_rows_per_s": stats["entmax_mixed"]["rows_per_s"],
-            "task_acc": summary["models"]["entmax"]["mean_test_acc"],
-            "mixed_acc": summary["models"]["entmax_mixed"]["mean_test_acc"],
+            "task_rows_per_s": stats[m_task]["rows_per_s"],
+            "mixed_rows_per_s": stats[m_mixed]["rows_per_s"],
+            "task_acc": summary["models"][m_task]["mean_test_acc"],
+            "mixed_acc": summary["models"][m_mixed]["mean_test_acc"],
         }
     import sklearn
     import skorch
@@ -309,12 +378,17 @@ def main(argv=None):
         f"{args.max_train} (stratified, random_state=0); validation 10% of train",
         "preset": args.preset,
         "preset_params": PRESETS[args.preset],
+        "batching": args.batching,
+        "task_sampling": args.task_sampling,
+        "model_selection": args.selection,
+        "mixed_batch_size": args.mixed_batch_size or PRESETS[args.preset]["batch_size"],
         "max_epochs": n_epochs,
         "steps_per_epoch": steps_per_epoch,
         "patience": args.patience,
         "seed": args.seed,
         "device": args.device,
         "threads": torch.get_num_threads(),
+        "n_jobs": args.n_jobs,
         "total_wall_s": round(time.perf_counter() - t_start, 1),
         "versions": {
             "python": platform.python_version(),

@@ -10,7 +10,7 @@ from skorch.utils import to_tensor
 
 from skmtl._batching import TaskBatchLoader
 
-__all__ = ["TaskNet", "TaskScoring", "iter_task_outputs", "split_output"]
+__all__ = ["PerTaskCheckpoint", "TaskNet", "TaskScoring", "iter_task_outputs", "split_output"]
 
 
 def split_output(y_pred):
@@ -140,3 +140,92 @@ def task_mean_score(kind, n_outputs, net, dataset, batch_size):
             )
             scores.append(float(r2.mean()))
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def task_losses(net, dataset, batch_size):
+    """Mean validation loss of every task of ``dataset`` (``inf`` for a task without rows)."""
+    total = np.zeros(len(dataset.sizes))
+    count = np.zeros(len(dataset.sizes))
+    crit = net.criterion_
+    was_training = crit.training
+    crit.eval()
+    try:
+        with torch.no_grad():
+            for t, out, y in iter_task_outputs(net, dataset, batch_size):
+                task = torch.full((len(out),), t, dtype=torch.long, device=net.device)
+                out = out.to(net.device)
+                loss = crit(out, to_tensor(y, device=net.device), task)
+                total[t] += float(loss) * len(out)
+                count[t] += len(out)
+    finally:
+        crit.train(was_training)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, total / np.maximum(count, 1), np.inf)
+
+
+class PerTaskCheckpoint(Callback):
+    """Per-task model selection: keep, for every task, the weights of its best epoch.
+
+    After every epoch the validation loss of each task is computed on its own held-out
+    rows; a task whose loss fell below its best so far points at a snapshot of the
+    module's weights taken at that epoch (snapshots are shared between tasks and freed
+    once no task points at them). Training stops when the mean over tasks of their best
+    validation losses has not fallen by a relative ``tol`` within ``patience`` epochs.
+
+    Attributes
+    ----------
+    best_loss_ : ndarray (n_tasks,)
+    best_epoch_ : ndarray of int (n_tasks,)
+        1-based epoch of every task's snapshot (0: none yet).
+    snapshots_ : dict
+        epoch -> state dict (CPU tensors).
+    """
+
+    def __init__(self, patience=10, tol=1e-3, batch_size=512, sink=None):
+        self.patience = patience
+        self.tol = tol
+        self.batch_size = batch_size
+        self.sink = sink
+
+    def initialize(self):
+        self.best_loss_ = None
+        self.best_epoch_ = None
+        self.snapshots_ = {}
+        self.mean_best_ = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        self.initialize()
+
+    def on_epoch_end(self, net, dataset_valid=None, **kwargs):
+        if dataset_valid is None or len(dataset_valid) == 0:
+            return
+        losses = task_losses(net, dataset_valid, self.batch_size)
+        if self.best_loss_ is None:
+            self.best_loss_ = np.full(len(losses), np.inf)
+            self.best_epoch_ = np.zeros(len(losses), dtype=int)
+        epoch = len(net.history)
+        improved = losses < self.best_loss_
+        if improved.any():
+            self.best_loss_[improved] = losses[improved]
+            self.best_epoch_[improved] = epoch
+            state = net.module_.state_dict()
+            self.snapshots_[epoch] = {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+            alive = set(self.best_epoch_.tolist())
+            for e in [e for e in self.snapshots_ if e not in alive]:
+                del self.snapshots_[e]
+        finite = np.isfinite(self.best_loss_)
+        mean_best = float(self.best_loss_[finite].mean()) if finite.any() else np.inf
+        self.mean_best_.append(mean_best)
+        net.history.record("valid_tasks_improved", int(improved.sum()))
+        net.history.record("valid_loss_per_task_best", mean_best)
+        k = self.patience
+        if len(self.mean_best_) > k:
+            old = self.mean_best_[-k - 1]
+            if np.isfinite(old) and mean_best > old - self.tol * abs(old):
+                if self.sink is not None:
+                    self.sink(
+                        f"Stopping: the mean per-task best validation loss has not improved "
+                        f"by {self.tol:g} (relative) in {k} epochs."
+                    )
+                raise KeyboardInterrupt

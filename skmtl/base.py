@@ -38,7 +38,7 @@ from skmtl._batching import (
     split_task_rows,
 )
 from skmtl._device import check_device
-from skmtl._skorch import TaskNet, TaskScoring, iter_task_outputs
+from skmtl._skorch import PerTaskCheckpoint, TaskNet, TaskScoring, iter_task_outputs
 from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
 from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks, column_or_1d_labels
 
@@ -183,9 +183,16 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     validation_fraction : float in [0, 1)
         Share of every task's rows held out (stratified by label for classifiers) to
         monitor ``valid_loss`` and ``valid_score``; 0 disables validation.
-    early_stopping : bool
-        Stop when ``valid_loss`` has not improved for ``n_iter_no_change`` epochs and
-        restore the best weights.
+    early_stopping : bool or "per_task"
+        ``True``: stop when ``valid_loss`` (over all validation rows) has not improved
+        for ``n_iter_no_change`` epochs and restore the best weights.
+        ``"per_task"``: per-task model selection. After every epoch each task's own
+        validation loss is computed; every task predicts with the weights of the epoch
+        where its loss was lowest (``task_best_epoch_``), and training stops when the mean
+        of the tasks' best losses has not improved (relative 1e-3) for
+        ``n_iter_no_change`` epochs. Suited to many unrelated tasks of very different
+        sizes, where small tasks overfit long before large ones stop improving.
+        ``False``: train all ``max_epochs``.
     n_iter_no_change : int
     callbacks : list of skorch callbacks or (name, callback) pairs, or None
     warm_start : bool
@@ -206,6 +213,9 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         Per-epoch ``train_loss``, ``valid_loss``, ``valid_score``, ``dur``, batch counts.
     n_iter_ : int
         Epochs trained. ``n_steps_``: optimizer steps.
+    task_best_epoch_ : ndarray of int or None
+        With ``early_stopping="per_task"``: the epoch whose weights each task predicts
+        with (``module_`` holds the weights of the epoch chosen by the most tasks).
     input_mean_, input_scale_ : list of ndarray
         Per-task standardisation of the inputs (learned on the training rows).
     """
@@ -219,7 +229,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-        "early_stopping": ["boolean"],
+        "early_stopping": ["boolean", StrOptions({"per_task"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
@@ -318,6 +328,12 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         ----------
         f_params, f_optimizer, f_criterion, f_history : str, path or file-like, default=None
             Where to write each part; ``None`` skips it.
+
+        Notes
+        -----
+        ``f_params`` holds ``module_``'s weights only. With ``early_stopping="per_task"``
+        the other tasks' selected weights are not in it (pickle the estimator to keep
+        them); after :meth:`load_params` every task predicts with the loaded weights.
         """
         check_is_fitted(self)
         self.net_.save_params(
@@ -344,6 +360,9 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
         )
         self.history_ = self.net_.history
+        # the saved file holds one set of weights: per-task selections do not survive it
+        self.task_best_epoch_ = None
+        self._task_snapshots = None
         self._on_fitted()
         return self
 
@@ -400,7 +419,15 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             cbs.append(("valid_score", TaskScoring(self._task_kind, spec.n_outputs)))
         for k, cb in enumerate(self.callbacks or []):
             cbs.append(cb if isinstance(cb, tuple) else (f"user_{k}_{type(cb).__name__}", cb))
-        if has_valid and self.early_stopping:  # last, so every other callback sees each epoch
+        sink = print if self.verbose else _silent
+        if has_valid and self.early_stopping == "per_task":
+            cbs.append(
+                (
+                    "per_task_checkpoint",
+                    PerTaskCheckpoint(patience=self.n_iter_no_change, sink=sink),
+                )
+            )
+        elif has_valid and self.early_stopping:  # last, so every other callback sees each epoch
             cbs.append(
                 (
                     "early_stopping",
@@ -487,6 +514,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             if train:
                 net.partial_fit(ds_train)
             net.train_split = None  # do not keep the validation data in the fitted model
+            self._keep_task_snapshots(net, train)
         self.net_ = net
         self.spec_ = spec
         self.history_ = net.history
@@ -494,6 +522,30 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         self.n_steps_ = int(sum(h.get("train_batch_count", 0) for h in net.history))
         self._on_fitted()
         return self
+
+    def _keep_task_snapshots(self, net, train):
+        """After a fit with per-task selection, keep every task's best weights."""
+        cb = dict(net.callbacks_).get("per_task_checkpoint") if train else None
+        if cb is None or cb.best_epoch_ is None or not cb.snapshots_:
+            self.task_best_epoch_ = None
+            self._task_snapshots = None
+            return
+        epochs = np.asarray(cb.best_epoch_, dtype=int)
+        self.task_best_epoch_ = epochs
+        self._task_snapshots = dict(cb.snapshots_)
+        counts = {e: int(np.sum(epochs == e)) for e in self._task_snapshots}
+        self._default_epoch = max(counts, key=lambda e: (counts[e], e))
+        net.module_.load_state_dict(self._task_snapshots[self._default_epoch])
+
+    def _task_weight_groups(self, positions):
+        """``[(epoch or None, [k, ...]), ...]``: which weights serve each requested task."""
+        snaps = getattr(self, "_task_snapshots", None)
+        if not snaps:
+            return [(None, list(range(len(positions))))]
+        groups = {}
+        for k, t in enumerate(positions):
+            groups.setdefault(int(self.task_best_epoch_[t]), []).append(k)
+        return sorted(groups.items())
 
     def _check_warm_compatible(self, tasks):
         old = self.spec_
@@ -524,12 +576,21 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             positions, single = [t], True
         self._move_to(check_device(self.device))
         scaled = self._scale(Xs, positions)
-        ds = TaskDataset(scaled, None, device=self.net_.device)
         chunks = [[] for _ in positions]
-        for k, out, _ in iter_task_outputs(
-            self.net_, ds, max(self.batch_size, 512), method, task_ids=positions
-        ):
-            chunks[k].append(out)
+        module = self.net_.module_
+        try:
+            for epoch, ks in self._task_weight_groups(positions):
+                if epoch is not None:
+                    module.load_state_dict(self._task_snapshots[epoch])
+                ds = TaskDataset([scaled[k] for k in ks], None, device=self.net_.device)
+                ids = [positions[k] for k in ks]
+                for j, out, _ in iter_task_outputs(
+                    self.net_, ds, max(self.batch_size, 512), method, task_ids=ids
+                ):
+                    chunks[ks[j]].append(out)
+        finally:
+            if getattr(self, "_task_snapshots", None):
+                module.load_state_dict(self._task_snapshots[self._default_epoch])
         return [torch.cat(c) if c else None for c in chunks], single
 
     def _move_to(self, device):

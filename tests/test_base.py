@@ -135,6 +135,63 @@ def test_early_stopping_stops_and_callbacks_run(rng):
     assert dict(clf.net_.callbacks_)["count"].epochs == clf.n_iter_
 
 
+def test_per_task_selection_uses_each_tasks_best_epoch(rng, tmp_path):
+    # task 0 is learnable and large, task 1 is tiny and pure noise: it should pick an early
+    # epoch while task 0 keeps improving, and each predicts with its own weights
+    X0 = rng.normal(size=(400, 3))
+    y0 = (X0[:, 0] > 0).astype(int)
+    X1 = rng.normal(size=(40, 3))
+    y1 = rng.integers(0, 2, size=40)
+    tasks = [(X0, y0), (X1, y1)]
+    clf = ToyClassifier(
+        random_state=0, max_epochs=40, lr=0.05, early_stopping="per_task", n_iter_no_change=40
+    ).fit(tasks)
+    epochs = clf.task_best_epoch_
+    assert epochs.shape == (2,) and np.all((epochs >= 1) & (epochs <= clf.n_iter_))
+    assert epochs[0] > epochs[1]
+    assert set(clf._task_snapshots) == set(epochs.tolist())  # nothing unreferenced kept
+    assert "valid_tasks_improved" in clf.history_[-1]
+
+    # each task's outputs are those of its own epoch's weights, through every entry point
+    module = clf.net_.module_
+    proba = clf.predict_proba([X0, X1])
+    for t, X in enumerate([X0, X1]):
+        module.load_state_dict(clf._task_snapshots[int(epochs[t])])
+        saved, clf._task_snapshots = clf._task_snapshots, None
+        try:
+            own = clf.predict_proba([X0, X1])[t]
+        finally:
+            clf._task_snapshots = saved
+        np.testing.assert_allclose(proba[t], own, rtol=1e-6)
+    module.load_state_dict(clf._task_snapshots[clf._default_epoch])
+    # a single task asked alone gets its own weights too
+    np.testing.assert_allclose(
+        clf._forward_outputs(X1, task=1)[0][0].numpy(),
+        clf._forward_outputs([X0, X1])[0][1].numpy(),
+        rtol=1e-6,
+    )
+
+    # pickling keeps the selections; save_params keeps module_ only
+    again = pickle.loads(pickle.dumps(clf))
+    for a, b in zip(proba, again.predict_proba([X0, X1])):
+        np.testing.assert_array_equal(a, b)
+    clf.save_params(f_params=tmp_path / "p.pt")
+    fresh = clone(clf).initialize(tasks)
+    fresh.load_params(f_params=tmp_path / "p.pt")
+    assert fresh.task_best_epoch_ is None
+
+
+def test_per_task_selection_stops_when_no_task_improves(rng):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(
+        random_state=0, max_epochs=300, lr=0.05, early_stopping="per_task", n_iter_no_change=3
+    ).fit(tasks)
+    assert clf.n_iter_ < 300
+    assert ToyClassifier(random_state=0, max_epochs=3).fit(tasks).task_best_epoch_ is None
+    with pytest.raises(ValueError, match="early_stopping"):
+        ToyClassifier(early_stopping="per_row").fit(tasks)
+
+
 def test_validation_disabled(rng):
     clf = ToyClassifier(random_state=0, max_epochs=3, validation_fraction=0.0).fit(make_tasks(rng))
     assert "valid_loss" not in clf.history_[-1]

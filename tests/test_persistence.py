@@ -10,6 +10,10 @@ from sklearn.base import clone, is_classifier
 
 NEURAL = {n: e for n, e in tiny_estimators().items() if is_neural(e)}
 NAMES = list(NEURAL)
+# These draw training noise (W = Z + N) from the device's own generator, and CUDA's stream
+# differs from the CPU's: their CPU and CUDA fits differ as two seeds do, while each device
+# on its own is deterministic (checked below).
+NOISY_TRAINING = {"HierarchicalIBClassifier", "HierarchicalIBRegressor"}
 
 
 def _outputs(est, Xs):
@@ -17,7 +21,7 @@ def _outputs(est, Xs):
 
 
 def _fit(name, rng, **params):
-    est = clone(NEURAL[name]).set_params(max_epochs=3, **params)
+    est = clone(NEURAL[name]).set_params(**{"max_epochs": 3, **params})
     tasks, meta = multitask_data(est, rng)
     return est.fit(tasks, metadata=meta), tasks, meta
 
@@ -89,7 +93,9 @@ def test_cuda_fit_predict_and_load_on_cpu(name, rng, tmp_path):
     Xs = [X for X, _ in tasks]
     cpu = _fit(name, np.random.default_rng(0), device="cpu")[0]
     for a, b in zip(_outputs(gpu, Xs), _outputs(cpu, Xs)):
-        np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)  # same seed, within tolerance
+        assert a.shape == b.shape and np.all(np.isfinite(a))
+        if name not in NOISY_TRAINING:  # same seed, within tolerance
+            np.testing.assert_allclose(a, b, rtol=1e-3, atol=1e-3)
     again = _fit(name, np.random.default_rng(0), device="cuda")[0]
     for a, b in zip(_outputs(gpu, Xs), _outputs(again, Xs)):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
@@ -101,3 +107,16 @@ def test_cuda_fit_predict_and_load_on_cpu(name, rng, tmp_path):
     gpu.set_params(device="cpu")  # and back
     assert not next(iter(gpu.predict(Xs)))[0:0].size
     assert not next(gpu.module_.parameters()).is_cuda
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_per_task_selection_fits_and_pickles(name, rng):
+    est, tasks, meta = _fit(name, rng, early_stopping="per_task", max_epochs=4)
+    epochs = est.task_best_epoch_
+    assert epochs is not None and len(epochs) == len(tasks)
+    assert np.all((epochs >= 1) & (epochs <= est.n_iter_))
+    Xs = [X for X, _ in tasks]
+    outs = _outputs(est, Xs)
+    assert all(np.all(np.isfinite(o)) for o in outs)
+    for a, b in zip(outs, _outputs(pickle.loads(pickle.dumps(est)), Xs)):
+        np.testing.assert_array_equal(a, b)

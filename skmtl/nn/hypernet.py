@@ -365,7 +365,8 @@ class MultiTaskHypernetwork(nn.Module):
         if torch.is_grad_enabled():
             self._weight_cache = None
             return self.generate(self.hyper_input())
-        key = tuple((id(p), p._version) for p in self.parameters())
+        # the data pointer changes when the module moves device (``.to`` keeps versions)
+        key = tuple((id(p), p._version, p.data_ptr()) for p in self.parameters())
         cache = getattr(self, "_weight_cache", None)
         if cache is None or cache[0] != key:
             cache = (key, self.generate(self.hyper_input()))
