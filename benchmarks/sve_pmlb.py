@@ -86,6 +86,12 @@ def _parse(argv=None):
         help="models and baselines fitted side by side in this many processes (one thread each)",
     )
     p.add_argument("--out", default=None, help="also write the JSON lines to this file")
+    p.add_argument(
+        "--report",
+        default=None,
+        metavar="JSONL",
+        help="print Markdown tables of a finished run's JSON lines (from --out) and exit",
+    )
     return p.parse_args(argv)
 
 
@@ -266,8 +272,73 @@ def _run_job(kind, name, train, test, names, args, n_epochs):
     return name, a, st
 
 
+def report(lines):
+    """Markdown tables (summary, size bins, per dataset) of a run's JSON lines."""
+    rows = [json.loads(line) for line in lines if line.strip()]
+    summary = next(r for r in rows if r["kind"] == "summary")
+    stats = {r["model"]: r for r in rows if r["kind"] == "model"}
+    datasets = sorted((r for r in rows if r["kind"] == "dataset"), key=lambda r: r["n_train"])
+    models = list(summary["models"])
+    baselines = [m for m in models if "wins" not in summary["models"][m]]
+    out = ["| model | mean test acc | median | wins vs " + " / ".join(baselines) + " | wall s |"]
+    out.append("|---|---:|---:|---|---:|")
+    for m in models:
+        r = summary["models"][m]
+        wins = " / ".join(str(r["wins"].get(b, "")) for b in baselines) if "wins" in r else ""
+        out.append(
+            f"| {m} | {r['mean_test_acc']:.4f} | {r['median_test_acc']:.4f} | {wins} | "
+            f"{r['wall_s']:.0f} |"
+        )
+    out += [
+        "",
+        "| model | epochs | steps | rows/s | steps to best | median task best epoch "
+        "| alpha | stable rank |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for m in models:
+        st = stats.get(m, {})
+        if "steps" not in st:
+            continue
+        alpha = "" if st.get("alpha") is None else f"{st['alpha']:.2f}"
+        sr = "" if st.get("stable_rank") is None else f"{st['stable_rank']:.1f}"
+        med = st.get("task_best_epoch_median")
+        out.append(
+            f"| {m} | {st['epochs']} | {st['steps']} | {st['rows_per_s']:.0f} | "
+            f"{st['steps_to_best']} | {'' if med is None else med} | {alpha} | {sr} |"
+        )
+    bins = [(0, 100), (100, 300), (300, 1000), (1000, 5000), (5000, None)]
+    out += [
+        "",
+        "| training rows | datasets | " + " | ".join(models) + " |",
+        "|---|---:|" + "---:|" * len(models),
+    ]
+    for lo, hi in bins:
+        sel = [d for d in datasets if d["n_train"] >= lo and (hi is None or d["n_train"] < hi)]
+        if sel:
+            means = [np.mean([d["test_acc"][m] for d in sel]) for m in models]
+            label = f"{lo}-{hi}" if hi else f">= {lo}"
+            out.append(f"| {label} | {len(sel)} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
+    out += [
+        "",
+        "| dataset | train | test | feat | classes | " + " | ".join(models) + " |",
+        "|---|---:|---:|---:|---:|" + "---:|" * len(models),
+    ]
+    for d in datasets:
+        accs = " | ".join(f"{d['test_acc'][m]:.3f}" for m in models)
+        out.append(
+            f"| {d['dataset']} | {d['n_train']} | {d['n_test']} | {d['n_features']} | "
+            f"{d['n_classes']} | {accs} |"
+        )
+    return "\n".join(out)
+
+
 def main(argv=None):
     args = _parse(argv)
+    if args.report:
+        with open(args.report) as fh:
+            text = report(fh)
+        print(text)
+        return text
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
     if "SKMTL_DATA_HOME" not in os.environ and os.path.isdir(shared):

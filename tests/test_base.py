@@ -155,7 +155,7 @@ def test_per_task_selection_uses_each_tasks_best_epoch(rng, tmp_path):
     # each task's outputs are those of its own epoch's weights, through every entry point
     module = clf.net_.module_
     proba = clf.predict_proba([X0, X1])
-    for t, X in enumerate([X0, X1]):
+    for t in range(2):
         module.load_state_dict(clf._task_snapshots[int(epochs[t])])
         saved, clf._task_snapshots = clf._task_snapshots, None
         try:
