@@ -70,15 +70,11 @@ def _workload(name, scale, seed):
     common = dict(max_epochs=epochs, early_stopping=False, validation_fraction=0.0)
     common["random_state"] = seed
     if name.startswith("sve"):
-        from skmtl.datasets.pmlb import load_pmlb_tasks, pmlb_summary
+        from sve_pmlb import select_datasets  # the PMLB benchmark's dataset filter
 
-        s = pmlb_summary()
-        s = s[(s.task == "classification") & (s.n_features < 1000) & (s.n_instances < 500_000)]
-        from skmtl.datasets import get_data_home
+        from skmtl.datasets.pmlb import load_pmlb_tasks
 
-        cache = get_data_home() / "pmlb"
-        s = s[[(cache / n / f"{n}.tsv.gz").is_file() for n in s.dataset]]
-        names = s.sort_values("n_instances").dataset.tolist()[-30:]
+        names = select_datasets(subset=10**6)[-30:]  # sorted by rows: the 30 largest
         tasks, _ = load_pmlb_tasks(names, min_class_count=2)
         cap = max(400, int(2000 * scale))
         rng = np.random.default_rng(seed)

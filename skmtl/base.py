@@ -360,9 +360,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
         )
         self.history_ = self.net_.history
-        # the saved file holds one set of weights: per-task selections do not survive it
-        self.task_best_epoch_ = None
-        self._task_snapshots = None
+        self._clear_task_snapshots()  # the saved file holds one set of weights
         self._on_fitted()
         return self
 
@@ -527,15 +525,20 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         """After a fit with per-task selection, keep every task's best weights."""
         cb = dict(net.callbacks_).get("per_task_checkpoint") if train else None
         if cb is None or cb.best_epoch_ is None or not cb.snapshots_:
-            self.task_best_epoch_ = None
-            self._task_snapshots = None
+            self._clear_task_snapshots()
             return
-        epochs = np.asarray(cb.best_epoch_, dtype=int)
-        self.task_best_epoch_ = epochs
+        self.task_best_epoch_ = np.asarray(cb.best_epoch_, dtype=int)
         self._task_snapshots = dict(cb.snapshots_)
-        counts = {e: int(np.sum(epochs == e)) for e in self._task_snapshots}
-        self._default_epoch = max(counts, key=lambda e: (counts[e], e))
-        net.module_.load_state_dict(self._task_snapshots[self._default_epoch])
+        net.module_.load_state_dict(self._task_snapshots[self._default_epoch()])
+
+    def _clear_task_snapshots(self):
+        self.task_best_epoch_ = None
+        self._task_snapshots = None
+
+    def _default_epoch(self):
+        """The epoch chosen by the most tasks (the later one on a tie): ``module_``'s."""
+        epochs, counts = np.unique(self.task_best_epoch_, return_counts=True)
+        return int(epochs[np.lexsort((epochs, counts))[-1]])
 
     def _task_weight_groups(self, positions):
         """``[(epoch or None, [k, ...]), ...]``: which weights serve each requested task."""
@@ -590,7 +593,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     chunks[ks[j]].append(out)
         finally:
             if getattr(self, "_task_snapshots", None):
-                module.load_state_dict(self._task_snapshots[self._default_epoch])
+                module.load_state_dict(self._task_snapshots[self._default_epoch()])
         return [torch.cat(c) if c else None for c in chunks], single
 
     def _move_to(self, device):

@@ -163,7 +163,7 @@ def test_per_task_selection_uses_each_tasks_best_epoch(rng, tmp_path):
         finally:
             clf._task_snapshots = saved
         np.testing.assert_allclose(proba[t], own, rtol=1e-6)
-    module.load_state_dict(clf._task_snapshots[clf._default_epoch])
+    module.load_state_dict(clf._task_snapshots[clf._default_epoch()])
     # a single task asked alone gets its own weights too
     np.testing.assert_allclose(
         clf._forward_outputs(X1, task=1)[0][0].numpy(),
