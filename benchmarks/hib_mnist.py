@@ -14,7 +14,8 @@ Protocol (/work/shared/BENCHMARKS.md, "Grouped-MNIST and MultiMNIST"):
   versus the fixed-noise two-stage protocol, beta in {0.01, 0.05, 0.1}.
 
 Models are trained for a fixed number of epochs (no early stopping, as in the paper) on the
-training split; validation and test accuracy are reported. Every row is one JSON object; the
+training split, every step holding rows of every task (``--batching mixed``, the estimator's
+default); validation and test accuracy are reported. Every row is one JSON object; the
 last line is a summary with the protocol and the aggregated tables.
 
     OMP_NUM_THREADS=1 python benchmarks/hib_mnist.py --n-jobs 2 --figure docs/img/hib_grouped.png
@@ -58,6 +59,7 @@ def _model(args, beta, *, noise=True, learn_noise=True, seed=0, epochs=None):
         scale_inputs=False,  # pixels in [0, 1], as the paper
         lr=args.lr,
         batch_size=args.batch_size,
+        batching=args.batching,
         max_epochs=epochs,
         early_stopping=False,
         validation_fraction=0.0,
@@ -165,72 +167,18 @@ def _figure(rows, path, beta=0.1, trial=0):
     plt.close(fig)
 
 
-def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--data-home", default=None)
-    p.add_argument("--experiment", choices=["all", "multimnist", "grouped"], default="all")
-    p.add_argument("--trials", type=int, default=20)
-    p.add_argument("--epochs-grouped", type=int, default=6)
-    p.add_argument("--epochs-multimnist", type=int, default=15)
-    p.add_argument(
-        "--multimnist-per-image",
-        type=int,
-        default=2,
-        help="training composites per training image (each image is the first digit this often)",
-    )
-    p.add_argument(
-        "--refit-epochs",
-        type=int,
-        default=4,
-        help="second-stage epochs of the fixed-noise protocol",
-    )
-    p.add_argument("--betas-grouped", type=float, nargs="+", default=[0.1, 0.05, 0.01])
-    p.add_argument(
-        "--betas-multimnist", nargs="+", default=["no noise", "0", "1e-4", "1e-3", "1e-2", "1e-1"]
-    )
-    p.add_argument("--modes", nargs="+", choices=["learned", "fixed"], default=["learned", "fixed"])
-    p.add_argument("--latent-dim", type=int, default=4)
-    p.add_argument("--lr", type=float, default=3e-3)
-    p.add_argument("--log-var-lr-scale", type=float, default=10.0)
-    p.add_argument("--batch-size", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--split-seed", type=int, default=0)
-    p.add_argument("--n-jobs", type=int, default=1)
-    p.add_argument("--figure", default=None, help="save the Figure-2-like heatmap here")
-    args = p.parse_args(argv)
+def _wilson(k, n, z=1.96):
+    """95 % Wilson score interval of a success rate k / n."""
+    if n == 0:
+        return [float("nan"), float("nan")]
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [round(float(centre - half), 3), round(float(centre + half), 3)]
 
-    _setup_threads()
-    from joblib import Parallel, delayed
 
-    from skmtl.datasets.mnist import load_mnist
-
-    t_start = time.perf_counter()
-    X, y = load_mnist(args.data_home)
-    splits = _split(len(X), args.split_seed)
-    par = Parallel(n_jobs=args.n_jobs, return_as="generator")
-    rows = []
-
-    def emit(row):
-        rows.append(row)
-        print(json.dumps(row), flush=True)
-
-    if args.experiment in ("all", "multimnist"):
-        jobs = [delayed(_multimnist_job)(args, X, y, splits, b) for b in args.betas_multimnist]
-        for row in par(jobs):
-            emit(row)
-    if args.experiment in ("all", "grouped"):
-        jobs = [
-            delayed(_grouped_job)(args, X, y, splits, t, b, m)
-            for b in args.betas_grouped
-            for t in range(args.trials)
-            for m in args.modes
-        ]
-        for row in par(jobs):
-            emit(row)
-    if args.figure:
-        _figure(rows, args.figure, beta=max(args.betas_grouped))
-
-    # ------------------------------------------------------------------ summary
+def summarize(rows, args, X, splits, total_seconds):
+    """The summary line: aggregated tables and the protocol."""
     import sklearn
     import skorch
     import torch
@@ -259,12 +207,15 @@ def main(argv=None):
             for b in args.betas_grouped:
                 rs = [r for r in grouped if r["model"] == name and r["beta"] == b]
                 if rs:
+                    wins = int(sum(r["success"] for r in rs))
                     table.append(
                         {
                             "model": name,
                             "beta": b,
                             "trials": len(rs),
-                            "success_rate": round(float(np.mean([r["success"] for r in rs])), 3),
+                            "successes": wins,
+                            "success_rate": round(wins / len(rs), 3),
+                            "success_ci95_wilson": _wilson(wins, len(rs)),
                             "mean_test_acc": round(
                                 float(np.mean([r["test_acc_mean"] for r in rs])), 4
                             ),
@@ -278,6 +229,21 @@ def main(argv=None):
             r["fit_time_ratio_vs_learned"] = (
                 round(r["mean_fit_seconds"] / np.mean(learned), 2) if learned else None
             )
+        # learned against fixed noise at each beta: one-sided Fisher exact test of
+        # "learned noise recovers the pairs more often"
+        from scipy.stats import fisher_exact
+
+        for b in args.betas_grouped:
+            ours = next((r for r in table if r["model"] == "Ours" and r["beta"] == b), None)
+            fixed = next((r for r in table if r["model"] == "Fixed Noise" and r["beta"] == b), None)
+            if ours and fixed:
+                counts = [
+                    [ours["successes"], ours["trials"] - ours["successes"]],
+                    [fixed["successes"], fixed["trials"] - fixed["successes"]],
+                ]
+                ours["fisher_p_learned_gt_fixed"] = round(
+                    float(fisher_exact(counts, alternative="greater").pvalue), 4
+                )
         summary["grouped_mnist_table"] = table
     summary["protocol"] = {
         "images": f"{len(X)} MNIST images from {args.data_home or 'get_data_home()'}/mnist",
@@ -286,7 +252,7 @@ def main(argv=None):
         "model": "HierarchicalIBClassifier, encoder 784-32-32-D (ReLU), linear heads, "
         f"D={args.latent_dim}, pixels in [0,1] (scale_inputs=False)",
         "training": f"Adam lr={args.lr}, log_var_lr_scale={args.log_var_lr_scale}, "
-        f"batch {args.batch_size}, one task per step, fixed epochs "
+        f"batch {args.batch_size}, batching={args.batching!r}, fixed epochs "
         f"(grouped {args.epochs_grouped}, multimnist {args.epochs_multimnist}, "
         f"fixed-noise stage 2 {args.refit_epochs or args.epochs_grouped}), "
         "no early stopping",
@@ -296,6 +262,7 @@ def main(argv=None):
         "second down-right by 2-4 px per axis; composites built per split "
         f"({args.multimnist_per_image} per training image, 1 per valid/test image)",
         "trials": args.trials,
+        "first_trial": args.first_trial,
         "seed": args.seed,
         "device": "cpu",
         "n_jobs": args.n_jobs,
@@ -307,8 +274,105 @@ def main(argv=None):
             "sklearn": sklearn.__version__,
         },
         "command": "python " + " ".join(sys.argv),
-        "total_seconds": round(time.perf_counter() - t_start, 1),
+        "total_seconds": None if total_seconds is None else round(total_seconds, 1),
     }
+    return summary
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--data-home", default=None)
+    p.add_argument("--experiment", choices=["all", "multimnist", "grouped"], default="all")
+    p.add_argument("--trials", type=int, default=25)
+    p.add_argument(
+        "--first-trial",
+        type=int,
+        default=0,
+        help="index of the first trial (to extend a finished run with new trials)",
+    )
+    p.add_argument("--epochs-grouped", type=int, default=16)
+    p.add_argument("--epochs-multimnist", type=int, default=15)
+    p.add_argument(
+        "--multimnist-per-image",
+        type=int,
+        default=2,
+        help="training composites per training image (each image is the first digit this often)",
+    )
+    p.add_argument(
+        "--refit-epochs",
+        type=int,
+        default=8,
+        help="second-stage epochs of the fixed-noise protocol",
+    )
+    p.add_argument("--betas-grouped", type=float, nargs="+", default=[0.1, 0.05, 0.01])
+    p.add_argument(
+        "--betas-multimnist", nargs="+", default=["no noise", "0", "1e-4", "1e-3", "1e-2", "1e-1"]
+    )
+    p.add_argument("--modes", nargs="+", choices=["learned", "fixed"], default=["learned", "fixed"])
+    p.add_argument("--latent-dim", type=int, default=4)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--log-var-lr-scale", type=float, default=10.0)
+    p.add_argument("--batch-size", type=int, default=256)
+    p.add_argument(
+        "--batching",
+        choices=["task", "mixed"],
+        default="mixed",
+        help="one task per step, or rows of every task in each step",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--figure", default=None, help="save the Figure-2-like heatmap here")
+    p.add_argument(
+        "--summarize",
+        default=None,
+        help="only print the summary of the JSON rows in this file (a finished run's output)",
+    )
+    args = p.parse_args(argv)
+    if args.summarize:
+        from skmtl.datasets.mnist import load_mnist
+
+        with open(args.summarize) as fh:
+            rows = [json.loads(line) for line in fh if '"experiment"' in line]
+        X, _ = load_mnist(args.data_home)
+        summary = summarize(rows, args, X, _split(len(X), args.split_seed), None)
+        print(json.dumps(summary), flush=True)
+        if args.figure:
+            _figure(rows, args.figure, beta=max(args.betas_grouped))
+        return summary
+
+    _setup_threads()
+    from joblib import Parallel, delayed
+
+    from skmtl.datasets.mnist import load_mnist
+
+    t_start = time.perf_counter()
+    X, y = load_mnist(args.data_home)
+    splits = _split(len(X), args.split_seed)
+    par = Parallel(n_jobs=args.n_jobs, return_as="generator")
+    rows = []
+
+    def emit(row):
+        rows.append(row)
+        print(json.dumps(row), flush=True)
+
+    if args.experiment in ("all", "multimnist"):
+        jobs = [delayed(_multimnist_job)(args, X, y, splits, b) for b in args.betas_multimnist]
+        for row in par(jobs):
+            emit(row)
+    if args.experiment in ("all", "grouped"):
+        jobs = [
+            delayed(_grouped_job)(args, X, y, splits, t, b, m)
+            for b in args.betas_grouped
+            for t in range(args.first_trial, args.first_trial + args.trials)
+            for m in args.modes
+        ]
+        for row in par(jobs):
+            emit(row)
+    if args.figure:
+        _figure(rows, args.figure, beta=max(args.betas_grouped))
+
+    summary = summarize(rows, args, X, splits, time.perf_counter() - t_start)
     print(json.dumps(summary), flush=True)
     return summary
 

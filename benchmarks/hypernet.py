@@ -17,9 +17,9 @@ Quick check::
 
     OMP_NUM_THREADS=1 python benchmarks/hypernet.py --seeds 2 --tables 2 --max-epochs 200
 
-Full run (docs/benchmarks/hypernet.md)::
+Full run (docs/benchmarks/hypernet.md; Tables 2-4, 10 seeds, two processes)::
 
-    OMP_NUM_THREADS=1 python benchmarks/hypernet.py --seeds 10 --n-jobs 2 --out hn.jsonl
+    OMP_NUM_THREADS=1 python benchmarks/hypernet.py --out hn.jsonl
 """
 
 from __future__ import annotations
@@ -381,11 +381,11 @@ def main(argv=None):
     )
     p.add_argument("--n-tasks", type=int, default=20)
     p.add_argument("--zero-shot-tasks", type=int, default=5)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--max-epochs", type=int, default=2000)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--max-epochs", type=int, default=500)
     p.add_argument("--patience", type=int, default=100)
     p.add_argument("--hyper-layers", type=int, default=1)
-    p.add_argument("--n-jobs", type=int, default=1)
+    p.add_argument("--n-jobs", type=int, default=2)
     p.add_argument("--out", type=str, default=None, help="also append JSON rows to this file")
     p.add_argument(
         "--summarize",

@@ -69,7 +69,9 @@ def _parse(argv=None):
     )
     p.add_argument("--batching", default="task", choices=["task", "mixed"])
     p.add_argument("--selection", default="global", choices=["global", "per_task"])
-    p.add_argument("--task-sampling", default="uniform", choices=["uniform", "proportional"])
+    p.add_argument(
+        "--task-sampling", default="uniform", choices=["uniform", "proportional", "sqrt"]
+    )
     p.add_argument(
         "--mixed-batch-size",
         type=int,

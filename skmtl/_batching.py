@@ -15,7 +15,7 @@ import torch
 __all__ = ["TaskDataset", "TaskBatchLoader", "split_task_rows", "BATCHING_MODES", "TASK_SAMPLING"]
 
 BATCHING_MODES = ("task", "mixed")
-TASK_SAMPLING = ("proportional", "uniform")
+TASK_SAMPLING = ("proportional", "uniform", "sqrt")
 
 
 class TaskDataset(torch.utils.data.Dataset):
@@ -55,6 +55,21 @@ class TaskDataset(torch.utils.data.Dataset):
         self.values = (torch.cat(flat) if flat else torch.zeros(0)).to(dev)
         if self.values.numel() == 0:
             self.values = torch.zeros(1, device=dev)
+        # every task's rows as a (n_rows, width) view, for one-task batches
+        self.task_values = [
+            self.values[value_offsets[t] : value_offsets[t + 1]].view(int(n), int(w))
+            for t, (n, w) in enumerate(zip(self.sizes, self.widths))
+        ]
+        # tasks of one width: all rows as one (n_rows, width) matrix, no padding needed
+        same_width = len(self.widths) > 0 and bool((self.widths == self.widths[0]).all())
+        self.matrix = (
+            self.values[: int(self.offsets[-1] * self.widths[0])].view(
+                int(self.offsets[-1]), int(self.widths[0])
+            )
+            if same_width
+            else None
+        )
+        self.row_task_np = row_task
         self.row_task = torch.as_tensor(row_task, dtype=torch.long, device=dev)
         self.row_start = torch.as_tensor(row_start, dtype=torch.long, device=dev)
         self.row_width = torch.as_tensor(self.widths[row_task], dtype=torch.long, device=dev)
@@ -94,6 +109,29 @@ class TaskDataset(torch.utils.data.Dataset):
             F is the widest task among the rows.
         yi : tensor or None
         """
+        if self.matrix is not None:
+            rows = torch.as_tensor(rows, dtype=torch.long, device=self.device)
+            X = self.matrix.index_select(0, rows)
+            Xi = {
+                "X": X,
+                "task": self.row_task[rows],
+                "mask": torch.ones(X.shape, dtype=torch.bool, device=self.device),
+            }
+            return Xi, (None if self.y is None else self.y[rows])
+        if not torch.is_tensor(rows) and len(rows):
+            rows = np.asarray(rows, dtype=np.int64)
+            tasks = self.row_task_np[rows]
+            t = int(tasks[0])
+            if (tasks == t).all():  # one task: a plain row selection, nothing to pad
+                rows = torch.as_tensor(rows, device=self.device)
+                local = rows - int(self.offsets[t])
+                X = self.task_values[t].index_select(0, local)
+                Xi = {
+                    "X": X,
+                    "task": torch.full((len(rows),), t, dtype=torch.long, device=self.device),
+                    "mask": torch.ones(X.shape, dtype=torch.bool, device=self.device),
+                }
+                return Xi, (None if self.y is None else self.y[rows])
         rows = torch.as_tensor(rows, dtype=torch.long, device=self.device)
         width = self.row_width[rows]
         n_cols = int(width.max()) if len(rows) else 0
@@ -119,15 +157,19 @@ class TaskBatchLoader:
     dataset : TaskDataset
     batch_size : int, default=128
     shuffle : bool, default=False
-        False: every task's rows in order, one task per batch (prediction, validation).
+        False: every task's rows in order (prediction, validation): one task per batch
+        with ``batching="task"``, consecutive rows of several tasks per batch with
+        ``"mixed"``.
     batching : {"task", "mixed"}, default="task"
         ``"task"``: every step holds rows of one task (sample a task, then a batch from
         it, as the papers train). ``"mixed"``: every step holds rows of many tasks,
         zero-padded to the widest and masked, in one forward pass.
-    task_sampling : {"proportional", "uniform"}, default="proportional"
-        How often tasks are visited: in proportion to their rows, or uniformly (small
-        tasks are then revisited more often). An epoch has as many steps as the
-        proportional pass over all rows.
+    task_sampling : {"proportional", "uniform", "sqrt"}, default="proportional"
+        How often tasks are visited: in proportion to their rows (one pass over every
+        row per epoch), uniformly (small tasks are then revisited more often), or in
+        proportion to the square root of their rows (between the two: large tasks get
+        more steps than under uniform, small tasks more than under proportional). An
+        epoch has as many steps as the proportional pass over all rows.
     random_state : numpy.random.Generator, int or None, default=None
         Source of the order; a Generator passed in is advanced, so successive epochs
         differ while the whole run stays reproducible.
@@ -168,18 +210,29 @@ class TaskBatchLoader:
             else np.random.default_rng(random_state)
         )
 
+    def _sample_tasks(self, tasks, size):
+        """Draw ``size`` tasks among ``tasks``, uniformly or by the root of their rows."""
+        if self.task_sampling == "sqrt":
+            weights = np.sqrt(self.dataset.sizes[tasks].astype(np.float64))
+            return self.rng.choice(tasks, size=size, p=weights / weights.sum())
+        return tasks[self.rng.integers(len(tasks), size=size)]
+
     def _n_task_batches(self):
         b = self.batch_size
         return [int(-(-n // b)) for n in self.dataset.sizes]
 
     def __len__(self):
-        if self.shuffle and self.batching == "mixed":
+        if self.batching == "mixed":
             return int(-(-len(self.dataset) // self.batch_size))
         return int(sum(self._n_task_batches()))
 
     def __iter__(self):
         ds, b = self.dataset, self.batch_size
         offsets, sizes = ds.offsets, ds.sizes
+        if not self.shuffle and self.batching == "mixed":
+            for start in range(0, len(ds), b):  # rows in order, tasks packed together
+                yield ds.gather(np.arange(start, min(start + b, len(ds))))
+            return
         if not self.shuffle:
             for t in range(ds.n_tasks):
                 for start in range(offsets[t], offsets[t + 1], b):
@@ -197,7 +250,7 @@ class TaskBatchLoader:
                     yield ds.gather(np.sort(perm[s * b : (s + 1) * b]))
             else:
                 for _ in range(n_steps):
-                    tasks = nonempty[rng.integers(len(nonempty), size=b)]
+                    tasks = self._sample_tasks(nonempty, b)
                     local = np.floor(rng.random(b) * sizes[tasks]).astype(np.int64)
                     yield ds.gather(np.sort(offsets[tasks] + local))
             return
@@ -210,7 +263,7 @@ class TaskBatchLoader:
                 yield ds.gather(perms[t][i * b : (i + 1) * b])
         else:
             cursor = dict.fromkeys(nonempty, 0)
-            for t in nonempty[rng.integers(len(nonempty), size=len(self))]:
+            for t in self._sample_tasks(nonempty, len(self)):
                 start = cursor[t]
                 if start >= sizes[t]:
                     perms[t] = offsets[t] + rng.permutation(sizes[t])

@@ -10,7 +10,15 @@ from skorch.utils import to_tensor
 
 from skmtl._batching import TaskBatchLoader
 
-__all__ = ["PerTaskCheckpoint", "TaskNet", "TaskScoring", "iter_task_outputs", "split_output"]
+__all__ = [
+    "PerTaskCheckpoint",
+    "TaskNet",
+    "TaskScoring",
+    "ValidOutputs",
+    "iter_task_outputs",
+    "split_output",
+    "valid_chunks",
+]
 
 
 def split_output(y_pred):
@@ -81,12 +89,78 @@ def iter_task_outputs(net, dataset, batch_size, method=None, task_ids=None):
         module.train(was_training)
 
 
+class ValidOutputs(Callback):
+    """Keep the module's outputs of the epoch's validation pass for the other callbacks.
+
+    skorch computes ``valid_loss`` in one pass over the validation rows; this callback
+    stores that pass's outputs (``on_batch_end`` with ``training=False``), so the
+    per-task score (:class:`TaskScoring`) and per-task losses
+    (:class:`PerTaskCheckpoint`) are computed from them instead of running the module
+    over the validation rows again.
+
+    Attributes
+    ----------
+    chunks_ : list of (task, output, target) tensors
+        One entry per validation batch of the current epoch (a batch may hold rows of
+        several tasks under mixed batching).
+    """
+
+    def initialize(self):
+        self.chunks_ = []
+        return self
+
+    def on_epoch_begin(self, net, **kwargs):
+        self.chunks_ = []
+
+    def on_train_end(self, net, **kwargs):
+        self.chunks_ = []  # a fitted model does not carry its last validation outputs
+
+    def on_batch_end(self, net, batch=None, training=None, y_pred=None, **kwargs):
+        if training or y_pred is None:
+            return
+        Xi, yi = batch
+        output, _ = split_output(y_pred)
+        task = to_tensor(Xi["task"], device=output.device)
+        target = None if yi is None else to_tensor(yi, device=output.device)
+        self.chunks_.append((task, output.detach(), target))
+
+
+def valid_chunks(net, dataset, batch_size):
+    """The validation pass's ``(task, output, target)`` chunks of this epoch.
+
+    Taken from the net's :class:`ValidOutputs` callback when it holds the pass over
+    ``dataset``; otherwise the module is run over ``dataset`` (one task per batch).
+    """
+    cb = dict(getattr(net, "callbacks_", [])).get("valid_outputs")
+    if cb is not None and cb.chunks_:
+        if sum(len(t) for t, _, _ in cb.chunks_) == len(dataset):
+            return cb.chunks_
+    chunks = []
+    for t, out, y in iter_task_outputs(net, dataset, batch_size):
+        task = torch.full((len(out),), t, dtype=torch.long)
+        chunks.append((task, out, y))
+    return chunks
+
+
+def _per_task(chunks):
+    """Yield ``(task, output, target)`` of every task present in every chunk."""
+    for task, out, y in chunks:
+        task = task.cpu()
+        first, last = int(task[0]), int(task[-1])
+        if first == last and bool((task == first).all()):
+            yield first, out, y
+            continue
+        for t in torch.unique(task).tolist():
+            sel = (task == t).nonzero().squeeze(1)
+            yield t, out[sel.to(out.device)], None if y is None else y[sel.to(y.device)]
+
+
 class TaskScoring(Callback):
     """Record the mean per-task validation score after every epoch.
 
     Accuracy for classifiers (over each task's own classes), R^2 for regressors,
     averaged over tasks; recorded as ``valid_score`` (and ``valid_score_best``) in the
-    net's history.
+    net's history. Computed from the epoch's validation pass (:class:`ValidOutputs`).
     """
 
     def __init__(self, kind, n_outputs, batch_size=512, name="valid_score"):
@@ -105,7 +179,8 @@ class TaskScoring(Callback):
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None or len(dataset_valid) == 0:
             return
-        score = task_mean_score(self.kind, self.n_outputs, net, dataset_valid, self.batch_size)
+        chunks = valid_chunks(net, dataset_valid, self.batch_size)
+        score = task_mean_score(self.kind, self.n_outputs, chunks, dataset_valid.sizes)
         net.history.record(self.name, score)
         is_best = score > self.best_
         if is_best:
@@ -113,11 +188,15 @@ class TaskScoring(Callback):
         net.history.record(self.name + "_best", bool(is_best))
 
 
-def task_mean_score(kind, n_outputs, net, dataset, batch_size):
-    """Mean over tasks of accuracy (``kind="classification"``) or R^2 on encoded targets."""
+def task_mean_score(kind, n_outputs, chunks, sizes):
+    """Mean over tasks of accuracy (``kind="classification"``) or R^2 on encoded targets.
+
+    ``chunks`` are ``(task, output, target)`` tensors (see :func:`valid_chunks`);
+    ``sizes`` the number of rows of every task.
+    """
     per_task = {}
-    for t, out, y in iter_task_outputs(net, dataset, batch_size):
-        y = y.cpu()
+    for t, out, y in _per_task(chunks):
+        out, y = out.float().cpu(), y.cpu()
         acc = per_task.setdefault(t, [])
         if kind == "classification":
             pred = out[:, : n_outputs[t]].argmax(1)
@@ -127,7 +206,7 @@ def task_mean_score(kind, n_outputs, net, dataset, batch_size):
             acc.append((out[:, : y.shape[1]], y))
     scores = []
     for t, parts in per_task.items():
-        n = int(dataset.sizes[t])
+        n = int(sizes[t])
         if kind == "classification":
             scores.append(sum(parts) / n)
         else:
@@ -142,18 +221,18 @@ def task_mean_score(kind, n_outputs, net, dataset, batch_size):
     return float(np.mean(scores)) if scores else float("nan")
 
 
-def task_losses(net, dataset, batch_size):
-    """Mean validation loss of every task of ``dataset`` (``inf`` for a task without rows)."""
-    total = np.zeros(len(dataset.sizes))
-    count = np.zeros(len(dataset.sizes))
+def task_losses(net, chunks, n_tasks):
+    """Mean loss of every task over ``chunks`` (``inf`` for a task without rows)."""
+    total = np.zeros(n_tasks)
+    count = np.zeros(n_tasks)
     crit = net.criterion_
     was_training = crit.training
     crit.eval()
     try:
         with torch.no_grad():
-            for t, out, y in iter_task_outputs(net, dataset, batch_size):
-                task = torch.full((len(out),), t, dtype=torch.long, device=net.device)
+            for t, out, y in _per_task(chunks):
                 out = out.to(net.device)
+                task = torch.full((len(out),), t, dtype=torch.long, device=net.device)
                 loss = crit(out, to_tensor(y, device=net.device), task)
                 total[t] += float(loss) * len(out)
                 count[t] += len(out)
@@ -200,7 +279,8 @@ class PerTaskCheckpoint(Callback):
     def on_epoch_end(self, net, dataset_valid=None, **kwargs):
         if dataset_valid is None or len(dataset_valid) == 0:
             return
-        losses = task_losses(net, dataset_valid, self.batch_size)
+        chunks = valid_chunks(net, dataset_valid, self.batch_size)
+        losses = task_losses(net, chunks, len(dataset_valid.sizes))
         if self.best_loss_ is None:
             self.best_loss_ = np.full(len(losses), np.inf)
             self.best_epoch_ = np.zeros(len(losses), dtype=int)

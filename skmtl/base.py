@@ -38,7 +38,13 @@ from skmtl._batching import (
     split_task_rows,
 )
 from skmtl._device import check_device
-from skmtl._skorch import PerTaskCheckpoint, TaskNet, TaskScoring, iter_task_outputs
+from skmtl._skorch import (
+    PerTaskCheckpoint,
+    TaskNet,
+    TaskScoring,
+    ValidOutputs,
+    iter_task_outputs,
+)
 from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
 from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks, column_or_1d_labels
 
@@ -176,8 +182,10 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     batching : {"task", "mixed"}
         ``"task"``: each step holds one task's rows (as the papers train);
         ``"mixed"``: each step packs rows of many tasks, padded and masked.
-    task_sampling : {"proportional", "uniform"}
-        Visit tasks in proportion to their rows, or uniformly.
+    task_sampling : {"proportional", "uniform", "sqrt"}
+        Visit tasks in proportion to their rows, uniformly, or in proportion to the
+        square root of their rows (large tasks get more steps than under uniform,
+        small tasks more than under proportional).
     optimizer : {"adam", "adamw", "sgd"}
     weight_decay : float
     validation_fraction : float in [0, 1)
@@ -414,6 +422,9 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     def _callbacks(self, spec, has_valid):
         cbs = []
         if has_valid:
+            # one pass over the validation rows per epoch: skorch's valid_loss pass,
+            # whose outputs the per-task score and per-task selection reuse
+            cbs.append(("valid_outputs", ValidOutputs()))
             cbs.append(("valid_score", TaskScoring(self._task_kind, spec.n_outputs)))
         for k, cb in enumerate(self.callbacks or []):
             cbs.append(cb if isinstance(cb, tuple) else (f"user_{k}_{type(cb).__name__}", cb))
@@ -483,6 +494,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     ("iterator_train__random_state", loader_rng),
                     ("iterator_train__batching", self.batching),
                     ("iterator_train__task_sampling", self.task_sampling),
+                    ("iterator_valid__batching", self.batching),
                     ("train_split", train_split),
                 ]:
                     setattr(net, name, value)
@@ -494,6 +506,9 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     optimizer=OPTIMIZERS[self.optimizer],
                     lr=self.lr,
                     optimizer__weight_decay=self.weight_decay,
+                    # one multi-tensor update for all parameters (torch uses it on CUDA
+                    # only by default); the models here have many small tensors
+                    optimizer__foreach=True,
                     max_epochs=self.max_epochs,
                     batch_size=self.batch_size,
                     iterator_train=TaskBatchLoader,
@@ -503,6 +518,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     iterator_train__random_state=loader_rng,
                     iterator_valid=TaskBatchLoader,
                     iterator_valid__shuffle=False,
+                    iterator_valid__batching=self.batching,
                     train_split=train_split,
                     callbacks=callbacks,
                     verbose=self.verbose,

@@ -60,7 +60,12 @@ _MODEL_PARAMS_DOC = """
         Adam learning rate of the network weights.
     max_epochs : int, default=100
     batch_size : int, default=128
-    batching, task_sampling, optimizer, weight_decay, validation_fraction, early_stopping, \
+    batching : {"mixed", "task"}, default="mixed"
+        ``"mixed"``: every step holds rows of every task, so each step minimises the
+        paper's sum over tasks and updates every task's noise variances. ``"task"``: one
+        task per step (each task's variances are then updated only on its own steps;
+        they separate the tasks less reliably, see ``docs/benchmarks/hib.md``).
+    task_sampling, optimizer, weight_decay, validation_fraction, early_stopping, \
 n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
@@ -313,7 +318,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         lr=1e-3,
         max_epochs=100,
         batch_size=128,
-        batching="task",
+        batching="mixed",
         task_sampling="proportional",
         optimizer="adam",
         weight_decay=0.0,
@@ -407,7 +412,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         lr=1e-3,
         max_epochs=100,
         batch_size=128,
-        batching="task",
+        batching="mixed",
         task_sampling="proportional",
         optimizer="adam",
         weight_decay=0.0,

@@ -115,8 +115,10 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
     batching : {"task", "mixed"}, default="task"
         ``"task"``: sample a task, then a batch of its rows (the paper's training);
         ``"mixed"``: rows of many tasks per step, zero-padded and masked (one forward pass).
-    task_sampling : {"uniform", "proportional"}, default="uniform"
-        Uniform: every task is drawn equally often (the paper's "sample a task").
+    task_sampling : {"uniform", "proportional", "sqrt"}, default="uniform"
+        Uniform: every task is drawn equally often (the paper's "sample a task");
+        ``"sqrt"``: in proportion to the square root of its rows, which gives large
+        tasks more steps (a departure from the paper, see ``docs/sve.md``).
     optimizer, validation_fraction, early_stopping, n_iter_no_change, callbacks, \
 warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see

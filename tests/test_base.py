@@ -46,7 +46,7 @@ def test_single_task_input_returns_arrays(rng):
 
 
 @pytest.mark.parametrize("batching", ["task", "mixed"])
-@pytest.mark.parametrize("sampling", ["proportional", "uniform"])
+@pytest.mark.parametrize("sampling", ["proportional", "uniform", "sqrt"])
 def test_batching_modes_train(rng, batching, sampling):
     tasks = make_tasks(rng)
     clf = ToyClassifier(batching=batching, task_sampling=sampling, random_state=0).fit(tasks)
@@ -190,6 +190,52 @@ def test_per_task_selection_stops_when_no_task_improves(rng):
     assert ToyClassifier(random_state=0, max_epochs=3).fit(tasks).task_best_epoch_ is None
     with pytest.raises(ValueError, match="early_stopping"):
         ToyClassifier(early_stopping="per_row").fit(tasks)
+
+
+@pytest.mark.parametrize("batching", ["task", "mixed"])
+def test_validation_runs_the_module_once_per_epoch(rng, batching):
+    # valid_loss, valid_score and the per-task losses all come from one validation pass
+    tasks = make_tasks(rng)
+    calls = []
+
+    class CountForwards(Callback):
+        def on_train_begin(self, net, **kwargs):
+            net.module_.register_forward_hook(
+                lambda m, inp, out: calls.append(m.training), prepend=False
+            )
+
+    clf = ToyClassifier(
+        random_state=0,
+        max_epochs=2,
+        batching=batching,
+        batch_size=16,
+        early_stopping="per_task",
+        n_iter_no_change=5,
+        callbacks=[CountForwards()],
+    ).fit(tasks)
+    n_valid = 12 + 9  # 10% of 120 and 90 rows, stratified
+    per_epoch = -(-n_valid // 16) if batching == "mixed" else -(-12 // 16) + -(-9 // 16)
+    assert calls.count(False) == 2 * per_epoch
+    h = clf.history_[-1]
+    assert 0.0 <= h["valid_score"] <= 1.0 and np.isfinite(h["valid_loss_per_task_best"])
+
+
+def test_mixed_and_per_task_chunks_give_the_same_scores():
+    import torch
+
+    from skmtl._skorch import _per_task, task_mean_score
+
+    gen = torch.Generator().manual_seed(0)
+    task = torch.tensor([0, 0, 1, 1, 1, 2])
+    out = torch.randn(6, 3, generator=gen)
+    y = torch.tensor([0, 2, 1, 1, 0, 2])
+    mixed = [(task[:3], out[:3], y[:3]), (task[3:], out[3:], y[3:])]
+    per_task = [(task[task == t], out[task == t], y[task == t]) for t in range(3)]
+    sizes = np.array([2, 3, 1])
+    a = task_mean_score("classification", [3, 2, 3], mixed, sizes)
+    b = task_mean_score("classification", [3, 2, 3], per_task, sizes)
+    assert a == pytest.approx(b)
+    assert sorted({t for t, _, _ in _per_task(mixed)}) == [0, 1, 2]
 
 
 def test_validation_disabled(rng):

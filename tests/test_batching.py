@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from skmtl._batching import TaskBatchLoader, TaskDataset, split_task_rows
@@ -50,6 +51,15 @@ def test_mixed_mode_packs_tasks(rng):
     assert counts.min() > 70  # uniform over tasks, not over rows (3-row task ~ 1/3)
 
 
+def test_unshuffled_mixed_mode_packs_rows_in_order(rng):
+    _, ds = _dataset(rng)
+    loader = TaskBatchLoader(ds, batch_size=4, batching="mixed")
+    tasks = [Xi["task"].tolist() for Xi, _ in loader]
+    assert len(tasks) == len(loader) == 4
+    assert sum(tasks, []) == [0] * 7 + [1] * 5 + [2] * 3  # every row once, in order
+    assert tasks[1] == [0, 0, 0, 1]  # tasks share a batch
+
+
 def test_uniform_sampling_revisits_small_tasks(rng):
     _, ds = _dataset(rng)
     loader = TaskBatchLoader(
@@ -59,9 +69,40 @@ def test_uniform_sampling_revisits_small_tasks(rng):
     assert abs(np.mean(np.array(tasks) == 2) - 1 / 3) < 0.05
 
 
+@pytest.mark.parametrize("batching", ["task", "mixed"])
+def test_sqrt_sampling_visits_tasks_by_root_of_rows(batching):
+    sizes = [400, 100, 25]
+    ds = TaskDataset([np.zeros((n, 1)) for n in sizes], [np.zeros(n, int) for n in sizes])
+    loader = TaskBatchLoader(
+        ds, batch_size=5, shuffle=True, batching=batching, task_sampling="sqrt", random_state=0
+    )
+    tasks = np.concatenate([Xi["task"].numpy() for _ in range(10) for Xi, _ in loader])
+    share = np.bincount(tasks, minlength=3) / len(tasks)
+    # sqrt(400) : sqrt(100) : sqrt(25) = 20 : 10 : 5, against 16 : 4 : 1 by rows
+    np.testing.assert_allclose(share, [20 / 35, 10 / 35, 5 / 35], atol=0.03)
+
+
 def test_split_keeps_training_rows_per_class(rng):
     ys = [np.array([0] * 10 + [1] * 2 + [2]), np.array([5.0])]
     train, valid = split_task_rows(ys, 0.3, stratify=True, rng=np.random.default_rng(0))
     assert sorted(ys[0][valid[0]].tolist()) == [0, 0, 0]
     assert set(ys[0][train[0]]) == {0, 1, 2}
     assert len(train[1]) == 1 and len(valid[1]) == 0
+
+
+def test_fast_paths_match_the_padded_gather(rng):
+    # one task per batch and tasks of one width take shortcuts; both must equal the
+    # general padded gather
+    Xs, ds = _dataset(rng)
+    same = TaskDataset([Xs[0], rng.normal(size=(4, 2))], [np.zeros(7, int), np.ones(4, int)])
+    for data, rows in [(ds, np.array([8, 9, 11])), (same, np.array([1, 8, 3, 10]))]:
+        fast, y_fast = data.gather(rows)
+        general, y_general = data.gather(torch.as_tensor(rows))
+        if data is same:  # the matrix path serves tensors too: compare with the definition
+            want = np.vstack(
+                [data.Xs[data.row_task_np[r]][r - data.offsets[data.row_task_np[r]]] for r in rows]
+            )
+            np.testing.assert_allclose(fast["X"].numpy(), want.astype(np.float32))
+        for key in ("X", "task", "mask"):
+            assert torch.equal(fast[key], general[key]), key
+        assert torch.equal(y_fast, y_general)

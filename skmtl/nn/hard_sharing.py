@@ -305,11 +305,38 @@ class HardSharingModule(nn.Module):
             if out.shape[1] < self.max_outputs:
                 out = nn.functional.pad(out, (0, self.max_outputs - out.shape[1]))
             return out
+        if self.heads_mode == "multi":
+            return self._stacked_heads(z, task)
         out = z.new_zeros((z.shape[0], self.max_outputs))
         for t in tasks.tolist():
             rows = task == t
             out[rows, : self.n_outputs[t]] = self._task_head(t, z[rows])
         return out
+
+    def _stacked_heads(self, z, task):
+        """Every row through its own task's head in one batched pass (no loop over tasks).
+
+        The heads' weights are stacked layer by layer (the last layer zero-padded to the
+        most outputs) and each row multiplies its own task's slice, so a mixed batch costs
+        one matrix product per layer whatever the number of tasks.
+        """
+        h = z
+        layers = list(zip(*self.heads))
+        for position, modules in enumerate(layers):
+            first = modules[0]
+            if not isinstance(first, nn.Linear):
+                h = first(h)  # activation or dropout: the same in every head
+                continue
+            weight = [m.weight for m in modules]
+            bias = [m.bias for m in modules]
+            if position == len(layers) - 1:
+                pad = [self.max_outputs - w.shape[0] for w in weight]
+                weight = [nn.functional.pad(w, (0, 0, 0, p)) for w, p in zip(weight, pad)]
+                bias = [nn.functional.pad(b, (0, p)) for b, p in zip(bias, pad)]
+            W = torch.stack(weight)[task]  # (B, out, in)
+            b = torch.stack(bias)[task]  # (B, out)
+            h = torch.baddbmm(b.unsqueeze(2), W, h.unsqueeze(2)).squeeze(2)
+        return h
 
     def _task_head(self, t, z):
         if self.heads_mode == "per_output":

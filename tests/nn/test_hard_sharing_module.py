@@ -81,6 +81,21 @@ def test_gradients_reach_only_the_used_head_and_the_encoder():
     assert m.heads[1][0].weight.grad is None
 
 
+def test_mixed_batch_gradients_reach_only_the_heads_of_its_tasks():
+    torch.manual_seed(0)
+    m = HardSharingModule(
+        4, [1, 2, 1], latent_dim=3, hidden_layer_sizes=(8,), head_hidden_sizes=(5,)
+    )
+    X = torch.randn(6, 4)
+    out, _ = m(X, torch.tensor([0, 1, 0, 1, 1, 0]), _mask(X))
+    out.sum().backward()
+    assert m.heads[0][0].weight.grad.abs().sum() > 0
+    assert m.heads[1][2].weight.grad.abs().sum() > 0
+    assert m.heads[2][0].weight.grad is None or m.heads[2][0].weight.grad.abs().sum() == 0
+    # padded output columns of the one-output task carry no gradient into its head
+    assert m.heads[0][2].weight.grad.shape == (1, 5)
+
+
 def test_conv_encoder_paper_architecture():
     enc = ConvEncoder((64, 64), latent_dim=10)
     convs = [layer for layer in enc.conv if isinstance(layer, torch.nn.Conv2d)]
