@@ -268,6 +268,14 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     def _on_fitted(self):
         """Set model-specific fitted attributes from ``self.module_``."""
 
+    def _eval_batch_size(self):
+        """Rows per validation and prediction batch (``batch_size`` unless overridden).
+
+        Estimators whose rows are cheap to evaluate raise it, so a validation pass is
+        one or a few forward passes instead of one per training-sized batch.
+        """
+        return self.batch_size
+
     # ------------------------------------------------------------------ public
     def fit(self, X, y=None, metadata=None):
         """Fit the model on a list of tasks.
@@ -495,6 +503,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     ("iterator_train__batching", self.batching),
                     ("iterator_train__task_sampling", self.task_sampling),
                     ("iterator_valid__batching", self.batching),
+                    ("iterator_valid__batch_size", self._eval_batch_size()),
                     ("train_split", train_split),
                 ]:
                     setattr(net, name, value)
@@ -519,6 +528,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     iterator_valid=TaskBatchLoader,
                     iterator_valid__shuffle=False,
                     iterator_valid__batching=self.batching,
+                    iterator_valid__batch_size=self._eval_batch_size(),
                     train_split=train_split,
                     callbacks=callbacks,
                     verbose=self.verbose,
@@ -604,7 +614,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                 ds = TaskDataset([scaled[k] for k in ks], None, device=self.net_.device)
                 ids = [positions[k] for k in ks]
                 for j, out, _ in iter_task_outputs(
-                    self.net_, ds, max(self.batch_size, 512), method, task_ids=ids
+                    self.net_, ds, max(self._eval_batch_size(), 512), method, task_ids=ids
                 ):
                     chunks[ks[j]].append(out)
         finally:

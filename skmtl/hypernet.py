@@ -178,6 +178,10 @@ target_scale_, net_, module_, history_
             use_embeddings=self.use_embeddings,
         )
 
+    def _eval_batch_size(self):
+        # a row costs a few (d x 32) products with weights generated once per pass
+        return max(self.batch_size, 4096)
+
     def _on_fitted(self):
         module = self.module_
         if module.task_embeddings is None:

@@ -113,3 +113,20 @@ def test_reproducible_with_random_state(cubic):
     p1 = MultiTaskHypernetRegressor(**kw).fit(train, metadata=meta).predict([test[0][0]] * 8)
     p2 = MultiTaskHypernetRegressor(**kw).fit(train, metadata=meta).predict([test[0][0]] * 8)
     np.testing.assert_allclose(p1, p2)
+
+
+def test_validation_is_one_forward_pass_per_epoch(cubic):
+    from skorch.callbacks import Callback
+
+    train, _, meta = cubic
+    calls = []
+
+    class CountForwards(Callback):
+        def on_train_begin(self, net, **kwargs):
+            net.module_.register_forward_hook(lambda m, inp, out: calls.append(m.training))
+
+    params = {**FAST, "max_epochs": 3, "batch_size": 16, "validation_fraction": 0.5}
+    MultiTaskHypernetRegressor(**params, callbacks=[CountForwards()]).fit(train, metadata=meta)
+    # 8 tasks x 20 validation rows > batch_size, still one batch: rows are cheap here
+    assert calls.count(False) == 3
+    assert calls.count(True) == 3 * (8 * 20 // 16)

@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from skmtl.nn._gather import take_rows
+
 __all__ = ["FiLM", "FiLMResidualBlock", "ResidualBlock", "FiLMStack", "ResidualStack"]
 
 
@@ -167,7 +169,7 @@ class FiLMStack(nn.Module):
     def forward(self, h, params, index=None):
         for block, (gamma, beta) in zip(self.blocks, params):
             if index is not None:
-                gamma, beta = gamma[index], beta[index]
+                gamma, beta = take_rows(gamma, index), take_rows(beta, index)
             h = block.forward_params(h, gamma, beta)
         return h
 

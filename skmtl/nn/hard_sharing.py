@@ -18,6 +18,8 @@ import math
 import torch
 from torch import nn
 
+from skmtl.nn._gather import take_rows
+
 __all__ = [
     "PAPER_CONV_CHANNELS",
     "make_activation",
@@ -333,8 +335,8 @@ class HardSharingModule(nn.Module):
                 pad = [self.max_outputs - w.shape[0] for w in weight]
                 weight = [nn.functional.pad(w, (0, 0, 0, p)) for w, p in zip(weight, pad)]
                 bias = [nn.functional.pad(b, (0, p)) for b, p in zip(bias, pad)]
-            W = torch.stack(weight)[task]  # (B, out, in)
-            b = torch.stack(bias)[task]  # (B, out)
+            W = take_rows(torch.stack(weight), task)  # (B, out, in)
+            b = take_rows(torch.stack(bias), task)  # (B, out)
             h = torch.baddbmm(b.unsqueeze(2), W, h.unsqueeze(2)).squeeze(2)
         return h
 

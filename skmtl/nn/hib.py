@@ -23,6 +23,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from skmtl.nn._gather import take_rows
+
 __all__ = [
     "GaussianNLL",
     "HierarchicalIBModule",
@@ -279,7 +281,9 @@ class HierarchicalIBModule(nn.Module):
         >>> m.kl(torch.zeros(4, 3), torch.tensor([0, 1, 0, 1])).shape
         torch.Size([4])
         """
-        return gaussian_kl_to_centered_prior(z, self.noise_log_var[task], self.prior_log_var[task])
+        return gaussian_kl_to_centered_prior(
+            z, take_rows(self.noise_log_var, task), take_rows(self.prior_log_var, task)
+        )
 
     def sample_w(self, z: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         """Task-specific representation ``W_j``: a noisy sample in training, ``Z`` in eval.
@@ -294,7 +298,7 @@ class HierarchicalIBModule(nn.Module):
         """
         if not self.noise or not self.training:
             return z
-        std = torch.exp(0.5 * self.noise_log_var[task])
+        std = torch.exp(0.5 * take_rows(self.noise_log_var, task))
         return z + std * torch.randn_like(z)
 
     def heads_forward(self, w: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
@@ -332,7 +336,7 @@ class HierarchicalIBModule(nn.Module):
         w = self.sample_w(z, task)
         out = self.heads_forward(w, task)
         if self.noise and bool((self.beta > 0).any()):
-            penalty = (self.beta[task] * self.kl(z, task)).mean()
+            penalty = (take_rows(self.beta, task) * self.kl(z, task)).mean()
         else:
             penalty = z.new_zeros(())
         return out, penalty

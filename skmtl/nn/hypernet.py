@@ -24,6 +24,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from skmtl.nn._gather import take_rows
+
 __all__ = [
     "TaskConditionedMLP",
     "CompressedWeightGenerator",
@@ -378,7 +380,7 @@ class MultiTaskHypernetwork(nn.Module):
         h = X
         last = len(weights) - 1
         for n, theta in enumerate(weights):
-            w = theta[index]  # (B, d_in + 1, d_out)
+            w = take_rows(theta, index)  # (B, d_in + 1, d_out)
             h = torch.bmm(h.unsqueeze(1), w[:, :-1]).squeeze(1) + w[:, -1]
             if n < last:
                 h = torch.relu(h)

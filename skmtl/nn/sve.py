@@ -30,6 +30,7 @@ from collections.abc import Mapping, Sequence
 import torch
 from torch import nn
 
+from skmtl.nn._gather import take_rows
 from skmtl.nn.attention import SharedEmbeddingAttention
 from skmtl.nn.film import FiLM, FiLMStack, ResidualStack
 from skmtl.nn.regularizers import REGULARIZERS, stable_rank
@@ -242,7 +243,7 @@ class SharedVariableEmbeddingNet(nn.Module):
 
         gamma, beta = self.film_in.params(emb)
         h = self.value_in(values)
-        h = torch.relu(self.film_in.modulate(h, gamma[inv], beta[inv]))
+        h = torch.relu(self.film_in.modulate(h, take_rows(gamma, inv), take_rows(beta, inv)))
         h = self.encoder(h, self.encoder.film_params(emb), inv)
         if rows is None:
             pooled = h.sum(1)
