@@ -46,6 +46,17 @@ class TaskNet(NeuralNet):
             loss = loss + penalty
         return loss
 
+    def _set_training(self, training=True):
+        # skorch sets the mode before every step; ``Module.train`` walks and re-assigns
+        # every submodule, which costs more than a small model's whole step. Only
+        # switch when some module is in the other mode.
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and any(
+                m.training != training for m in module.modules()
+            ):
+                module.train(training)
+
 
 def iter_task_outputs(net, dataset, batch_size, method=None, task_ids=None):
     """Run the module over a dataset task by task, without gradients.

@@ -303,3 +303,38 @@ def test_transform_style_module_method(rng):
     clf = ToyClassifier(hidden=6, random_state=0, max_epochs=2).fit(tasks)
     Z = clf._apply_module("encode", [X for X, _ in tasks])
     assert [z.shape for z in Z] == [(120, 6), (90, 6)]
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw", "sgd"])
+def test_optimizer_uses_one_kernel_for_all_parameters(rng, optimizer):
+    import torch
+
+    clf = ToyClassifier(optimizer=optimizer, max_epochs=2, random_state=0).fit(make_tasks(rng))
+    defaults = clf.net_.optimizer_.defaults
+    version = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+    if optimizer != "sgd" and version >= (2, 4):
+        assert defaults["fused"] is True
+    else:
+        assert defaults["foreach"] is True
+
+
+def test_silent_fit_prints_nothing_and_verbose_fit_logs(rng, capsys):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(max_epochs=2, random_state=0).fit(tasks)
+    assert "print_log" not in dict(clf.net_.callbacks_)
+    assert capsys.readouterr().out == ""
+    ToyClassifier(max_epochs=2, verbose=1, random_state=0).fit(tasks)
+    out = capsys.readouterr().out
+    assert "train_loss" in out and "valid_loss" in out
+
+
+def test_training_mode_is_restored_for_every_submodule(rng):
+    clf = ToyClassifier(max_epochs=1, random_state=0).fit(make_tasks(rng))
+    net, module = clf.net_, clf.net_.module_
+    child = next(module.children())
+    module.train(True)
+    child.eval()  # one submodule out of step with the others
+    net._set_training(True)
+    assert all(m.training for m in module.modules())
+    net._set_training(False)
+    assert not any(m.training for m in module.modules())
