@@ -214,15 +214,20 @@ def build(method, args, seed, val_frac, dataset, hyper_layers=1):
     raise ValueError(method)
 
 
+def uses_metadata(method):
+    """Whether a result row's model is given task metadata."""
+    return method.endswith("_meta") or method in (
+        "hypernet_no_embeddings",
+        "hypernet_shuffled_meta",
+        "hypernet_meta_hidden",
+    )
+
+
 def run_job(dataset, seed, method, args, hide=None, hyper_layers=1, stage="evaluation"):
     torch.set_num_threads(1)
     data = make_data(dataset, seed, args.n_tasks, args.zero_shot_tasks)
     fit, test, meta = data["fit"], data["test"], data["meta"]
-    uses_meta = (
-        method.endswith("_meta")
-        or method in ("hypernet_no_embeddings", "hypernet_shuffled_meta")
-        or hide is not None
-    )
+    uses_meta = uses_metadata(method) or hide is not None
     fit_meta = meta
     if method == "hypernet_shuffled_meta":
         rng = np.random.default_rng(seed + 1000)
@@ -292,12 +297,21 @@ def hyper_layers_for(method, dataset, chosen):
     depth selected for the dataset with (or without) metadata."""
     if method.startswith("hypernet_no_feature_extractor"):
         return 0
-    uses_meta = method.endswith("_meta") or method in (
-        "hypernet_no_embeddings",
-        "hypernet_shuffled_meta",
-        "hypernet_meta_hidden",
+    return chosen.get((dataset, uses_metadata(method)), 1)
+
+
+def evaluation_seeds(args):
+    """The seeds of Table 2; Tables 3 and 4 use the first ``--ablation-seeds``."""
+    return args.seed_list if args.seed_list else list(range(args.seeds))
+
+
+def repeats_main_fit(method, dataset, chosen):
+    """Whether a Table 3 ablation is the main row's fit: no feature extractor where
+    depth 0 was selected."""
+    return (
+        method.startswith("hypernet_no_feature_extractor")
+        and chosen.get((dataset, uses_metadata(method))) == 0
     )
-    return chosen.get((dataset, uses_meta), 1)
 
 
 def selection_plan(args):
@@ -357,7 +371,7 @@ def plan(args, chosen=None):
         "hypernet_no_embeddings",
         "hypernet_shuffled_meta",
     ]
-    seeds = args.seed_list if args.seed_list else list(range(args.seeds))
+    seeds = evaluation_seeds(args)
 
     def job(dataset, seed, method, hide=None):
         hl = hyper_layers_for(method, dataset, chosen) if method.startswith("hypernet") else 1
@@ -370,15 +384,11 @@ def plan(args, chosen=None):
     for seed in seeds[: args.ablation_seeds]:
         for dataset in args.datasets:
             if "3" in args.tables:
-                for m in t3:
-                    main_row = m.replace("_no_feature_extractor", "")
-                    if (
-                        m.startswith("hypernet_no_feature_extractor")
-                        and "2" in args.tables
-                        and hyper_layers_for(main_row, dataset, chosen) == 0
-                    ):
-                        continue  # same fit as the main row
-                    jobs.append(job(dataset, seed, m))
+                jobs += [
+                    job(dataset, seed, m)
+                    for m in t3
+                    if not ("2" in args.tables and repeats_main_fit(m, dataset, chosen))
+                ]
             if "4" in args.tables:
                 cols = list(GENERATORS[dataset](1, 1, random_state=0)[1].columns)
                 jobs += [job(dataset, seed, "hypernet_meta_hidden", c) for c in cols]
@@ -389,16 +399,13 @@ def duplicate_rows(rows, args, chosen):
     """Table 3 rows equal to a main row (depth 0 selected), labelled as the ablation."""
     if "3" not in args.tables or "2" not in args.tables:
         return []
-    seeds = (args.seed_list if args.seed_list else list(range(args.seeds)))[: args.ablation_seeds]
+    seeds = evaluation_seeds(args)[: args.ablation_seeds]
     out = []
     for r in rows:
-        if (
-            r["method"] in ("hypernet", "hypernet_meta")
-            and r["seed"] in seeds
-            and r.get("hyper_layers") == 0
-            and chosen.get((r["dataset"], r["metadata"])) == 0
-        ):
-            name = "hypernet_no_feature_extractor" + ("_meta" if r["metadata"] else "")
+        if r["method"] not in ("hypernet", "hypernet_meta") or r["seed"] not in seeds:
+            continue
+        name = r["method"].replace("hypernet", "hypernet_no_feature_extractor")
+        if r.get("hyper_layers") == 0 and repeats_main_fit(name, r["dataset"], chosen):
             copy = {k: v for k, v in r.items() if not k.startswith("zero_shot")}
             out.append({**copy, "method": name, "same_fit_as": r["method"]})
     return out
