@@ -78,6 +78,12 @@ def _parse(argv=None):
         default=None,
         help="rows per step of the mixed-batch model (default: the preset's batch size)",
     )
+    p.add_argument(
+        "--dropout", type=float, default=None, help="dropout of every SVE model (default: preset)"
+    )
+    p.add_argument(
+        "--lr", type=float, default=None, help="learning rate of every SVE model (default: preset)"
+    )
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--max-train", type=int, default=20_000)
@@ -205,6 +211,12 @@ def _row_counter():
     return RowCounter()
 
 
+def preset_overrides(args):
+    """The preset parameters set on the command line (``--dropout``, ``--lr``)."""
+    given = {"dropout": args.dropout, "lr": args.lr}
+    return {k: v for k, v in given.items() if v is not None}
+
+
 def run_model(name, train, test, names, args, n_epochs):
     from skmtl.sve import SharedVariableEmbeddingClassifier
 
@@ -220,6 +232,7 @@ def run_model(name, train, test, names, args, n_epochs):
     params["task_sampling"] = args.task_sampling
     params["early_stopping"] = "per_task" if args.selection == "per_task" else True
     params.update(MODEL_PARAMS[name])
+    params.update(preset_overrides(args))
     if params["batching"] == "mixed" and args.mixed_batch_size:
         params["batch_size"] = args.mixed_batch_size
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
@@ -450,7 +463,7 @@ def main(argv=None):
         "split": "stratified 80/20, random_state=0; train capped at "
         f"{args.max_train} (stratified, random_state=0); validation 10% of train",
         "preset": args.preset,
-        "preset_params": PRESETS[args.preset],
+        "preset_params": {**PRESETS[args.preset], **preset_overrides(args)},
         "batching": args.batching,
         "task_sampling": args.task_sampling,
         "model_selection": args.selection,
