@@ -68,8 +68,7 @@ def _optimizer_kernel(name):
     fused CPU and CUDA kernel from torch 2.4 (about half the time of ``foreach`` on
     the hypernetwork benchmark); otherwise one multi-tensor (``foreach``) update.
     """
-    version = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
-    if name in ("adam", "adamw") and version >= (2, 4):
+    if name in ("adam", "adamw") and torch.__version__ >= "2.4":  # TorchVersion compare
         return {"optimizer__fused": True}
     return {"optimizer__foreach": True}
 
