@@ -15,7 +15,8 @@ Models, all fitted jointly on every dataset as one multi-task problem:
 * ``stable_rank``  - shared softmax plus the stable-rank penalty, alpha_sr = 0.05
 * ``entmax_mixed`` / ``entmax_task`` - (with ``--throughput``) the ``entmax`` model trained
   with the other batching mode (mixed: padded multi-task steps of ``--mixed-batch-size``
-  rows; task: one sampled task per step), for the throughput comparison
+  rows from ``--tasks-per-step`` tasks; task: one sampled task per step), for the
+  throughput comparison
 
 A name ending in ``_mixed`` or ``_task`` forces that batching; the others use
 ``--batching``. ``--selection per_task`` fits with ``early_stopping="per_task"`` (every
@@ -77,6 +78,13 @@ def _parse(argv=None):
         type=int,
         default=None,
         help="rows per step of the mixed-batch model (default: the preset's batch size)",
+    )
+    p.add_argument(
+        "--tasks-per-step",
+        type=int,
+        default=None,
+        help="distinct tasks per step of the mixed-batch model (default: every row's task "
+        "drawn independently)",
     )
     p.add_argument(
         "--dropout", type=float, default=None, help="dropout of every SVE model (default: preset)"
@@ -235,6 +243,8 @@ def run_model(name, train, test, names, args, n_epochs):
     params.update(preset_overrides(args))
     if params["batching"] == "mixed" and args.mixed_batch_size:
         params["batch_size"] = args.mixed_batch_size
+    if params["batching"] == "mixed":
+        params["tasks_per_step"] = args.tasks_per_step
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
     from skmtl.tasks import Tasks
 
@@ -468,6 +478,7 @@ def main(argv=None):
         "task_sampling": args.task_sampling,
         "model_selection": args.selection,
         "mixed_batch_size": args.mixed_batch_size or PRESETS[args.preset]["batch_size"],
+        "mixed_tasks_per_step": args.tasks_per_step,
         "max_epochs": n_epochs,
         "steps_per_epoch": steps_per_epoch,
         "patience": args.patience,

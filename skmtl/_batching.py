@@ -170,6 +170,14 @@ class TaskBatchLoader:
         proportion to the square root of their rows (between the two: large tasks get
         more steps than under uniform, small tasks more than under proportional). An
         epoch has as many steps as the proportional pass over all rows.
+    tasks_per_step : int or None, default=None
+        With ``batching="mixed"`` and ``shuffle=True``: how many tasks fill one step.
+        Each step draws this many distinct tasks (by ``task_sampling``) and takes the
+        next ``ceil(batch_size / tasks_per_step)`` rows of each (fewer if the task is
+        smaller), as if that many one-task steps were packed into one forward pass.
+        Fewer tasks per step means fewer distinct variables, classes or task networks
+        to compute per step. None: every row's task is drawn independently, so a large
+        step touches nearly every task. Ignored otherwise.
     random_state : numpy.random.Generator, int or None, default=None
         Source of the order; a Generator passed in is advanced, so successive epochs
         differ while the whole run stays reproducible.
@@ -191,6 +199,7 @@ class TaskBatchLoader:
         batching="task",
         task_sampling="proportional",
         random_state=None,
+        tasks_per_step=None,
         **_ignored,
     ):
         if batching not in BATCHING_MODES:
@@ -204,17 +213,28 @@ class TaskBatchLoader:
         self.shuffle = shuffle
         self.batching = batching
         self.task_sampling = task_sampling
+        if tasks_per_step is not None and int(tasks_per_step) < 1:
+            raise ValueError(f"tasks_per_step must be >= 1 or None, got {tasks_per_step!r}.")
+        self.tasks_per_step = None if tasks_per_step is None else int(tasks_per_step)
         self.rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
             else np.random.default_rng(random_state)
         )
 
+    def _task_weights(self, tasks):
+        """Sampling probabilities of ``tasks`` (None: uniform)."""
+        if self.task_sampling == "uniform":
+            return None
+        weights = self.dataset.sizes[tasks].astype(np.float64)
+        if self.task_sampling == "sqrt":
+            weights = np.sqrt(weights)
+        return weights / weights.sum()
+
     def _sample_tasks(self, tasks, size):
         """Draw ``size`` tasks among ``tasks``, uniformly or by the root of their rows."""
         if self.task_sampling == "sqrt":
-            weights = np.sqrt(self.dataset.sizes[tasks].astype(np.float64))
-            return self.rng.choice(tasks, size=size, p=weights / weights.sum())
+            return self.rng.choice(tasks, size=size, p=self._task_weights(tasks))
         return tasks[self.rng.integers(len(tasks), size=size)]
 
     def _n_task_batches(self):
@@ -241,6 +261,9 @@ class TaskBatchLoader:
         rng = self.rng
         nonempty = np.flatnonzero(sizes > 0)
         if len(nonempty) == 0:
+            return
+        if self.batching == "mixed" and self.tasks_per_step is not None:
+            yield from self._grouped_steps(nonempty)
             return
         if self.batching == "mixed":
             n_steps = len(self)
@@ -271,6 +294,26 @@ class TaskBatchLoader:
                 rows = perms[t][start : start + b]
                 cursor[t] = start + b
                 yield ds.gather(rows)
+
+    def _grouped_steps(self, nonempty):
+        """Mixed steps of ``tasks_per_step`` distinct tasks, each giving its next rows."""
+        ds, rng = self.dataset, self.rng
+        offsets, sizes = ds.offsets, ds.sizes
+        k = min(self.tasks_per_step, len(nonempty))
+        chunk = -(-self.batch_size // k)
+        weights = self._task_weights(nonempty)
+        perms = {t: offsets[t] + rng.permutation(sizes[t]) for t in nonempty}
+        cursor = dict.fromkeys(nonempty, 0)
+        for _ in range(len(self)):
+            parts = []
+            for t in rng.choice(nonempty, size=k, replace=False, p=weights):
+                start = cursor[t]
+                if start >= sizes[t]:
+                    perms[t] = offsets[t] + rng.permutation(sizes[t])
+                    start = 0
+                parts.append(perms[t][start : start + chunk])
+                cursor[t] = start + chunk
+            yield ds.gather(np.sort(np.concatenate(parts)))
 
 
 def split_task_rows(ys, fraction, stratify, rng):

@@ -199,6 +199,13 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         Visit tasks in proportion to their rows, uniformly, or in proportion to the
         square root of their rows (large tasks get more steps than under uniform,
         small tasks more than under proportional).
+    tasks_per_step : int or None
+        With ``batching="mixed"``: how many distinct tasks fill one training step, each
+        giving ``ceil(batch_size / tasks_per_step)`` of its rows (fewer if it is
+        smaller), drawn by ``task_sampling``. Fewer tasks per step means fewer per-task
+        quantities (variable embeddings, class embeddings, generated networks) to
+        compute per step. None: each row's task is drawn independently, so a large
+        step touches nearly every task. Ignored with ``batching="task"``.
     optimizer : {"adam", "adamw", "sgd"}
     weight_decay : float
     validation_fraction : float in [0, 1)
@@ -247,6 +254,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "batching": [StrOptions(set(BATCHING_MODES))],
         "task_sampling": [StrOptions(set(TASK_SAMPLING))],
+        "tasks_per_step": [Interval(Integral, 1, None, closed="left"), None],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -515,6 +523,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     ("iterator_train__random_state", loader_rng),
                     ("iterator_train__batching", self.batching),
                     ("iterator_train__task_sampling", self.task_sampling),
+                    ("iterator_train__tasks_per_step", self.tasks_per_step),
                     ("iterator_valid__batching", self.batching),
                     ("iterator_valid__batch_size", self._eval_batch_size()),
                     ("train_split", train_split),
@@ -535,6 +544,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     iterator_train__shuffle=True,
                     iterator_train__batching=self.batching,
                     iterator_train__task_sampling=self.task_sampling,
+                    iterator_train__tasks_per_step=self.tasks_per_step,
                     iterator_train__random_state=loader_rng,
                     iterator_valid=TaskBatchLoader,
                     iterator_valid__shuffle=False,

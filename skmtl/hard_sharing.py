@@ -51,8 +51,8 @@ _MODEL_PARAMS_DOC = """
         Adam learning rate (the study: 1e-3, batch 256, 200 epochs).
     max_epochs : int, default=100
     batch_size : int, default=256
-    batching, task_sampling, optimizer, weight_decay, validation_fraction, early_stopping, \
-n_iter_no_change, callbacks, warm_start, verbose, device, random_state
+    batching, task_sampling, tasks_per_step, optimizer, weight_decay, validation_fraction, \
+early_stopping, n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
 """
@@ -192,6 +192,7 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         batch_size=256,
         batching="task",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -217,6 +218,7 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
@@ -283,6 +285,7 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         batch_size=256,
         batching="task",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -308,6 +311,7 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

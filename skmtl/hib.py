@@ -65,7 +65,7 @@ _MODEL_PARAMS_DOC = """
         paper's sum over tasks and updates every task's noise variances. ``"task"``: one
         task per step (each task's variances are then updated only on its own steps;
         they separate the tasks less reliably, see ``docs/benchmarks/hib.md``).
-    task_sampling, optimizer, weight_decay, validation_fraction, early_stopping, \
+    task_sampling, tasks_per_step, optimizer, weight_decay, validation_fraction, early_stopping, \
 n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
@@ -320,6 +320,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         batch_size=128,
         batching="mixed",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -348,6 +349,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
@@ -414,6 +416,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         batch_size=128,
         batching="mixed",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -442,6 +445,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

@@ -113,6 +113,7 @@ target_scale_, net_, module_, history_
         batch_size=64,
         batching="mixed",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.25,
@@ -136,6 +137,7 @@ target_scale_, net_, module_, history_
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

@@ -119,7 +119,7 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         Uniform: every task is drawn equally often (the paper's "sample a task");
         ``"sqrt"``: in proportion to the square root of its rows, which gives large
         tasks more steps (a departure from the paper, see ``docs/sve.md``).
-    optimizer, validation_fraction, early_stopping, n_iter_no_change, callbacks, \
+    tasks_per_step, optimizer, validation_fraction, early_stopping, n_iter_no_change, callbacks, \
 warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
@@ -223,6 +223,7 @@ warm_start, verbose, device, random_state
         batch_size=128,
         batching="task",
         task_sampling="uniform",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=1e-5,
         validation_fraction=0.1,
@@ -255,6 +256,7 @@ warm_start, verbose, device, random_state
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

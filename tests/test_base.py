@@ -53,6 +53,33 @@ def test_batching_modes_train(rng, batching, sampling):
     assert clf.score(tasks) > 0.8
 
 
+class _TasksPerStep(Callback):
+    """Distinct tasks in every training step."""
+
+    def initialize(self):
+        self.counts = []
+        return self
+
+    def on_batch_begin(self, net, batch=None, training=None, **kwargs):
+        if training:
+            self.counts.append(len(np.unique(batch[0]["task"].numpy())))
+
+
+def test_tasks_per_step_limits_the_tasks_of_a_mixed_step(rng):
+    tasks = make_tasks(rng) + make_tasks(np.random.default_rng(1))  # four tasks
+    seen = _TasksPerStep()
+    clf = ToyClassifier(
+        batching="mixed",
+        batch_size=64,
+        tasks_per_step=2,
+        callbacks=[("steps", seen)],
+        random_state=0,
+    ).fit(tasks)
+    assert set(seen.counts) == {2} and clf.score(tasks) > 0.8
+    clf.set_params(tasks_per_step=None, warm_start=True, max_epochs=2).fit(tasks)
+    assert max(seen.counts) == 4  # the change reaches a warm-started net
+
+
 def test_regressor_scales_targets_back(rng):
     X = rng.normal(size=(150, 2))
     tasks = [(X, 1000 + 50 * X[:, 0]), (X[:, :1], -3 * X[:, 0])]
@@ -261,6 +288,7 @@ def test_cuda_fails_clearly_without_gpu(rng):
         ({"batch_size": 0}, "'batch_size' parameter"),
         ({"max_epochs": 0}, "'max_epochs' parameter"),
         ({"batching": "both"}, "'batching' parameter"),
+        ({"tasks_per_step": 0}, "'tasks_per_step' parameter"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
     ],
 )

@@ -51,6 +51,48 @@ def test_mixed_mode_packs_tasks(rng):
     assert counts.min() > 70  # uniform over tasks, not over rows (3-row task ~ 1/3)
 
 
+@pytest.mark.parametrize("task_sampling", ["uniform", "proportional", "sqrt"])
+def test_tasks_per_step_packs_chunks_of_that_many_tasks(task_sampling):
+    sizes = [40, 30, 20, 6, 3]
+    ds = TaskDataset([np.zeros((n, 1)) for n in sizes], [np.zeros(n, int) for n in sizes])
+    loader = TaskBatchLoader(
+        ds,
+        batch_size=20,
+        shuffle=True,
+        batching="mixed",
+        task_sampling=task_sampling,
+        tasks_per_step=2,
+        random_state=0,
+    )
+    seen = np.zeros(len(sizes), int)
+    for _ in range(100):
+        for Xi, _ in loader:
+            counts = np.bincount(Xi["task"].numpy(), minlength=len(sizes))
+            assert (counts > 0).sum() == 2  # two distinct tasks in every step
+            assert np.all(counts <= np.minimum(10, sizes))  # ceil(20 / 2) rows at most each
+            seen += counts
+    assert len(loader) == 5 and (seen > 0).all()
+    if task_sampling == "uniform":  # tasks of >= 10 rows give equal 10-row chunks
+        assert abs(seen[0] / seen[1] - 1) < 0.25
+    else:  # by rows or their root: the 40-row task is drawn more often than the 20-row one
+        assert seen[0] > 1.2 * seen[2]
+
+
+def test_tasks_per_step_beyond_the_task_count_takes_every_task(rng):
+    _, ds = _dataset(rng)
+    loader = TaskBatchLoader(
+        ds, batch_size=6, shuffle=True, batching="mixed", tasks_per_step=10, random_state=0
+    )
+    for Xi, _ in loader:  # every task in every step, 2 rows each (1 at a pass's end)
+        assert set(np.bincount(Xi["task"].numpy(), minlength=3)) <= {1, 2}
+
+
+def test_tasks_per_step_rejects_non_positive(rng):
+    _, ds = _dataset(rng)
+    with pytest.raises(ValueError, match="tasks_per_step must be >= 1"):
+        TaskBatchLoader(ds, batching="mixed", tasks_per_step=0)
+
+
 def test_unshuffled_mixed_mode_packs_rows_in_order(rng):
     _, ds = _dataset(rng)
     loader = TaskBatchLoader(ds, batch_size=4, batching="mixed")

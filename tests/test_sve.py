@@ -163,6 +163,13 @@ def test_batched_and_per_task_modes_both_fit(tasks, batching, task_sampling):
     assert clf.n_steps_ > 0
 
 
+def test_mixed_steps_of_one_task_each_fit(tasks):
+    # tasks_per_step=1: each mixed step holds one task's rows (the paper's sampling in
+    # the batched code path)
+    clf = _fit(tasks, batching="mixed", tasks_per_step=1, attention="softmax")
+    assert clf.score(tasks) > 0.7
+
+
 def test_early_stopping_records_best_epoch(tasks):
     clf = _fit(tasks, validation_fraction=0.2, max_epochs=6, attention="softmax")
     assert 1 <= clf.best_epoch_ <= clf.n_iter_

@@ -32,6 +32,7 @@ _TRAINING = dict(
     batch_size=32,
     batching="task",
     task_sampling="proportional",
+    tasks_per_step=None,
     optimizer="adam",
     weight_decay=0.0,
     validation_fraction=0.1,
@@ -55,6 +56,7 @@ class ToyClassifier(MultiTaskClassifier):
         batch_size=32,
         batching="task",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -72,6 +74,7 @@ class ToyClassifier(MultiTaskClassifier):
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

@@ -178,8 +178,8 @@ _TRAINING_DOC = """
         split of the non-test rows).
     n_iter_no_change : int, default=100
         Early-stopping patience in epochs (the best weights are restored).
-    task_sampling, optimizer, weight_decay, early_stopping, callbacks, warm_start, \
-verbose, device, random_state
+    task_sampling, tasks_per_step, optimizer, weight_decay, early_stopping, callbacks, \
+warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
 """
@@ -245,6 +245,7 @@ target_scale_, net_, module_, history_
         batch_size=64,
         batching="mixed",
         task_sampling="proportional",
+        tasks_per_step=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.25,
@@ -264,6 +265,7 @@ target_scale_, net_, module_, history_
         self.batch_size = batch_size
         self.batching = batching
         self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
