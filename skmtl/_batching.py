@@ -278,42 +278,46 @@ class TaskBatchLoader:
                     yield ds.gather(np.sort(offsets[tasks] + local))
             return
         # one task per step
-        perms = {t: offsets[t] + rng.permutation(sizes[t]) for t in nonempty}
+        rows = _RowCursor(ds, nonempty, rng)
         if self.task_sampling == "proportional":
             order = [(t, i) for t in nonempty for i in range(-(-int(sizes[t]) // b))]
             for k in rng.permutation(len(order)):
                 t, i = order[k]
-                yield ds.gather(perms[t][i * b : (i + 1) * b])
+                yield ds.gather(rows.perms[t][i * b : (i + 1) * b])
         else:
-            cursor = dict.fromkeys(nonempty, 0)
             for t in self._sample_tasks(nonempty, len(self)):
-                start = cursor[t]
-                if start >= sizes[t]:
-                    perms[t] = offsets[t] + rng.permutation(sizes[t])
-                    start = 0
-                rows = perms[t][start : start + b]
-                cursor[t] = start + b
-                yield ds.gather(rows)
+                yield ds.gather(rows.take(t, b))
 
     def _grouped_steps(self, nonempty):
         """Mixed steps of ``tasks_per_step`` distinct tasks, each giving its next rows."""
-        ds, rng = self.dataset, self.rng
-        offsets, sizes = ds.offsets, ds.sizes
         k = min(self.tasks_per_step, len(nonempty))
         chunk = -(-self.batch_size // k)
         weights = self._task_weights(nonempty)
-        perms = {t: offsets[t] + rng.permutation(sizes[t]) for t in nonempty}
-        cursor = dict.fromkeys(nonempty, 0)
+        rows = _RowCursor(self.dataset, nonempty, self.rng)
         for _ in range(len(self)):
-            parts = []
-            for t in rng.choice(nonempty, size=k, replace=False, p=weights):
-                start = cursor[t]
-                if start >= sizes[t]:
-                    perms[t] = offsets[t] + rng.permutation(sizes[t])
-                    start = 0
-                parts.append(perms[t][start : start + chunk])
-                cursor[t] = start + chunk
-            yield ds.gather(np.sort(np.concatenate(parts)))
+            tasks = self.rng.choice(nonempty, size=k, replace=False, p=weights)
+            yield self.dataset.gather(np.sort(np.concatenate([rows.take(t, chunk) for t in tasks])))
+
+
+class _RowCursor:
+    """Every task's rows in a shuffled order, handed out in consecutive chunks.
+
+    ``take(t, n)`` returns the next (at most) ``n`` global rows of task ``t``; when a
+    task's pass is used up, its rows are reshuffled and the next pass begins.
+    """
+
+    def __init__(self, dataset, tasks, rng):
+        self.offsets, self.sizes, self.rng = dataset.offsets, dataset.sizes, rng
+        self.perms = {t: self.offsets[t] + rng.permutation(self.sizes[t]) for t in tasks}
+        self.cursor = dict.fromkeys(tasks, 0)
+
+    def take(self, t, n):
+        start = self.cursor[t]
+        if start >= self.sizes[t]:
+            self.perms[t] = self.offsets[t] + self.rng.permutation(self.sizes[t])
+            start = 0
+        self.cursor[t] = start + n
+        return self.perms[t][start : start + n]
 
 
 def split_task_rows(ys, fraction, stratify, rng):
