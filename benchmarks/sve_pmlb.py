@@ -87,6 +87,14 @@ def _parse(argv=None):
         "drawn independently)",
     )
     p.add_argument(
+        "--steps-per-epoch",
+        type=int,
+        default=None,
+        help="training steps per epoch of every SVE model (default: one pass over the rows); "
+        "validation and per-task selection happen after every epoch, and --steps then counts "
+        "optimizer steps",
+    )
+    p.add_argument(
         "--dropout", type=float, default=None, help="dropout of every SVE model (default: preset)"
     )
     p.add_argument(
@@ -149,6 +157,43 @@ def split_tasks(tasks, max_train, seed=0):
         train.append((Xtr, ytr))
         test.append((Xte, yte))
     return train, test
+
+
+def epoch_budget(args, n_train, batch_size):
+    """``(max_epochs, steps per epoch)`` of the SVE models.
+
+    ``--steps`` is converted to epochs: with ``--steps-per-epoch`` it counts optimizer
+    steps; without, it counts one-task steps of the preset's batch size (a ``"task"``
+    epoch has ``sum(ceil(0.9 n_t / batch_size))`` steps), whatever the batching.
+    """
+    task_epoch = sum(math.ceil(n * 0.9 / batch_size) for n in n_train)
+    steps_per_epoch = args.steps_per_epoch or task_epoch
+    if not args.steps:
+        return args.max_epochs, steps_per_epoch
+    return max(1, math.ceil(args.steps / steps_per_epoch)), steps_per_epoch
+
+
+def epoch_shape(args, n_epochs, batch_size):
+    """``steps_per_epoch``, ``max_epochs`` and patience of a model of ``batch_size`` rows.
+
+    ``--steps-per-epoch`` is set for the run's own batching (``--mixed-batch-size`` rows
+    per step with ``--batching mixed``). A model of another step size (the other mode of
+    ``--throughput``) keeps the rows per epoch, and so the share of time spent
+    validating, and the optimizer steps of the whole fit, so its rows/s compare fairly.
+    """
+    if not args.steps_per_epoch:
+        return {"steps_per_epoch": None, "max_epochs": n_epochs, "n_iter_no_change": args.patience}
+    from skmtl.sve import PRESETS
+
+    preset_batch = PRESETS[args.preset]["batch_size"]
+    run_batch = args.mixed_batch_size or preset_batch if args.batching == "mixed" else preset_batch
+    spe = max(1, round(args.steps_per_epoch * run_batch / batch_size))
+    ratio = args.steps_per_epoch / spe
+    return {
+        "steps_per_epoch": spe,
+        "max_epochs": max(1, math.ceil(n_epochs * ratio)),
+        "n_iter_no_change": max(1, math.ceil(args.patience * ratio)),
+    }
 
 
 def _baseline(name, seed):
@@ -245,6 +290,7 @@ def run_model(name, train, test, names, args, n_epochs):
         params["batch_size"] = args.mixed_batch_size
     if params["batching"] == "mixed":
         params["tasks_per_step"] = args.tasks_per_step
+    params.update(epoch_shape(args, n_epochs, params["batch_size"]))
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
     from skmtl.tasks import Tasks
 
@@ -391,12 +437,7 @@ def main(argv=None):
     train, test = split_tasks(tasks, args.max_train, seed=0)
     n_train = [len(y) for _, y in train]
 
-    # epochs from a step budget: a "task"-batching epoch has sum(ceil(n_t * 0.9 / b)) steps
-    b = PRESETS[args.preset]["batch_size"]
-    steps_per_epoch = sum(math.ceil(n * 0.9 / b) for n in n_train)
-    n_epochs = args.max_epochs
-    if args.steps:
-        n_epochs = max(1, math.ceil(args.steps / steps_per_epoch))
+    n_epochs, steps_per_epoch = epoch_budget(args, n_train, PRESETS[args.preset]["batch_size"])
 
     models = [m for m in args.models.split(",") if m]
     other = "entmax_mixed" if args.batching == "task" else "entmax_task"

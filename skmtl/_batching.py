@@ -178,6 +178,12 @@ class TaskBatchLoader:
         Fewer tasks per step means fewer distinct variables, classes or task networks
         to compute per step. None: every row's task is drawn independently, so a large
         step touches nearly every task. Ignored otherwise.
+    steps_per_epoch : int or None, default=None
+        With ``shuffle=True``: training steps per epoch. None: as many as one pass over
+        every row takes (``len`` above). A shorter epoch means more frequent validation,
+        so early stopping and per-task model selection look at the weights more often.
+        Row orders that are passes (proportional sampling) carry on from one step to the
+        next within an epoch and start afresh, reshuffled, when a pass is used up.
     random_state : numpy.random.Generator, int or None, default=None
         Source of the order; a Generator passed in is advanced, so successive epochs
         differ while the whole run stays reproducible.
@@ -200,6 +206,7 @@ class TaskBatchLoader:
         task_sampling="proportional",
         random_state=None,
         tasks_per_step=None,
+        steps_per_epoch=None,
         **_ignored,
     ):
         if batching not in BATCHING_MODES:
@@ -216,6 +223,9 @@ class TaskBatchLoader:
         if tasks_per_step is not None and int(tasks_per_step) < 1:
             raise ValueError(f"tasks_per_step must be >= 1 or None, got {tasks_per_step!r}.")
         self.tasks_per_step = None if tasks_per_step is None else int(tasks_per_step)
+        if steps_per_epoch is not None and int(steps_per_epoch) < 1:
+            raise ValueError(f"steps_per_epoch must be >= 1 or None, got {steps_per_epoch!r}.")
+        self.steps_per_epoch = None if steps_per_epoch is None else int(steps_per_epoch)
         self.rng = (
             random_state
             if isinstance(random_state, np.random.Generator)
@@ -241,10 +251,21 @@ class TaskBatchLoader:
         b = self.batch_size
         return [int(-(-n // b)) for n in self.dataset.sizes]
 
-    def __len__(self):
+    def _pass_length(self):
+        """Steps of one pass over every row."""
         if self.batching == "mixed":
             return int(-(-len(self.dataset) // self.batch_size))
         return int(sum(self._n_task_batches()))
+
+    def __len__(self):
+        if self.shuffle and self.steps_per_epoch is not None:
+            return self.steps_per_epoch
+        return self._pass_length()
+
+    def _passes(self, n):
+        """Permutations of ``range(n)``, one after another, as one endless stream."""
+        while True:
+            yield from self.rng.permutation(n)
 
     def __iter__(self):
         ds, b = self.dataset, self.batch_size
@@ -268,9 +289,14 @@ class TaskBatchLoader:
         if self.batching == "mixed":
             n_steps = len(self)
             if self.task_sampling == "proportional":
-                perm = rng.permutation(len(ds))
-                for s in range(n_steps):
-                    yield ds.gather(np.sort(perm[s * b : (s + 1) * b]))
+                if n_steps == self._pass_length():  # one pass: consecutive slices of a shuffle
+                    perm = rng.permutation(len(ds))
+                    for s in range(n_steps):
+                        yield ds.gather(np.sort(perm[s * b : (s + 1) * b]))
+                    return
+                stream = self._passes(len(ds))
+                for _ in range(n_steps):
+                    yield ds.gather(np.sort(np.fromiter(stream, np.int64, count=b)))
             else:
                 for _ in range(n_steps):
                     tasks = self._sample_tasks(nonempty, b)
@@ -281,8 +307,11 @@ class TaskBatchLoader:
         rows = _RowCursor(ds, nonempty, rng)
         if self.task_sampling == "proportional":
             order = [(t, i) for t in nonempty for i in range(-(-int(sizes[t]) // b))]
-            for k in rng.permutation(len(order)):
-                t, i = order[k]
+            stream = self._passes(len(order))
+            for s in range(len(self)):
+                if s and s % len(order) == 0:  # a new pass: every task's rows reshuffled
+                    rows = _RowCursor(ds, nonempty, rng)
+                t, i = order[next(stream)]
                 yield ds.gather(rows.perms[t][i * b : (i + 1) * b])
         else:
             for t in self._sample_tasks(nonempty, len(self)):

@@ -206,6 +206,12 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         quantities (variable embeddings, class embeddings, generated networks) to
         compute per step. None: each row's task is drawn independently, so a large
         step touches nearly every task. Ignored with ``batching="task"``.
+    steps_per_epoch : int or None
+        Training steps per epoch. None: one pass over the training rows (as
+        ``max_epochs`` describes). A shorter epoch validates more often, so
+        ``early_stopping`` (``"per_task"`` above all) chooses among more checkpoints:
+        useful when small tasks overfit within one pass of a large step. ``max_epochs``
+        and ``n_iter_no_change`` then count these shorter epochs.
     optimizer : {"adam", "adamw", "sgd"}
     weight_decay : float
     validation_fraction : float in [0, 1)
@@ -255,6 +261,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         "batching": [StrOptions(set(BATCHING_MODES))],
         "task_sampling": [StrOptions(set(TASK_SAMPLING))],
         "tasks_per_step": [Interval(Integral, 1, None, closed="left"), None],
+        "steps_per_epoch": [Interval(Integral, 1, None, closed="left"), None],
         "optimizer": [StrOptions(set(OPTIMIZERS))],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
@@ -524,6 +531,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     ("iterator_train__batching", self.batching),
                     ("iterator_train__task_sampling", self.task_sampling),
                     ("iterator_train__tasks_per_step", self.tasks_per_step),
+                    ("iterator_train__steps_per_epoch", self.steps_per_epoch),
                     ("iterator_valid__batching", self.batching),
                     ("iterator_valid__batch_size", self._eval_batch_size()),
                     ("train_split", train_split),
@@ -545,6 +553,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     iterator_train__batching=self.batching,
                     iterator_train__task_sampling=self.task_sampling,
                     iterator_train__tasks_per_step=self.tasks_per_step,
+                    iterator_train__steps_per_epoch=self.steps_per_epoch,
                     iterator_train__random_state=loader_rng,
                     iterator_valid=TaskBatchLoader,
                     iterator_valid__shuffle=False,

@@ -51,7 +51,7 @@ _MODEL_PARAMS_DOC = """
         Adam learning rate (the study: 1e-3, batch 256, 200 epochs).
     max_epochs : int, default=100
     batch_size : int, default=256
-    batching, task_sampling, tasks_per_step, optimizer, weight_decay, validation_fraction, \
+    batching, task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, \
 early_stopping, n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
@@ -193,6 +193,7 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         batching="task",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -219,6 +220,7 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
@@ -286,6 +288,7 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         batching="task",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -312,6 +315,7 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

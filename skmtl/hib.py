@@ -65,8 +65,9 @@ _MODEL_PARAMS_DOC = """
         paper's sum over tasks and updates every task's noise variances. ``"task"``: one
         task per step (each task's variances are then updated only on its own steps;
         they separate the tasks less reliably, see ``docs/benchmarks/hib.md``).
-    task_sampling, tasks_per_step, optimizer, weight_decay, validation_fraction, early_stopping, \
-n_iter_no_change, callbacks, warm_start, verbose, device, random_state
+    task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, \
+validation_fraction, early_stopping, n_iter_no_change, callbacks, warm_start, verbose, \
+device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
 
@@ -321,6 +322,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         batching="mixed",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -350,6 +352,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
@@ -417,6 +420,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         batching="mixed",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -446,6 +450,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

@@ -114,6 +114,7 @@ target_scale_, net_, module_, history_
         batching="mixed",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.25,
@@ -138,6 +139,7 @@ target_scale_, net_, module_, history_
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

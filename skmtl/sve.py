@@ -119,8 +119,8 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         Uniform: every task is drawn equally often (the paper's "sample a task");
         ``"sqrt"``: in proportion to the square root of its rows, which gives large
         tasks more steps (a departure from the paper, see ``docs/sve.md``).
-    tasks_per_step, optimizer, validation_fraction, early_stopping, n_iter_no_change, callbacks, \
-warm_start, verbose, device, random_state
+    tasks_per_step, steps_per_epoch, optimizer, validation_fraction, early_stopping, \
+n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
     weight_decay : float, default=1e-5
@@ -224,6 +224,7 @@ warm_start, verbose, device, random_state
         batching="task",
         task_sampling="uniform",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=1e-5,
         validation_fraction=0.1,
@@ -257,6 +258,7 @@ warm_start, verbose, device, random_state
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

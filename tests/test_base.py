@@ -80,6 +80,20 @@ def test_tasks_per_step_limits_the_tasks_of_a_mixed_step(rng):
     assert max(seen.counts) == 4  # the change reaches a warm-started net
 
 
+def test_steps_per_epoch_shortens_the_epoch(rng):
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(
+        steps_per_epoch=3, max_epochs=4, early_stopping="per_task", random_state=0
+    ).fit(tasks)
+    counts = [h["train_batch_count"] for h in clf.history_]
+    assert counts == [3, 3, 3, 3] and clf.n_steps_ == 12
+    assert len(clf.task_best_epoch_) == 2 and clf.score(tasks) > 0.6
+    full = ToyClassifier(max_epochs=1, random_state=0).fit(tasks)
+    assert full.history_[0]["train_batch_count"] > 3  # default: one pass over the rows
+    clf.set_params(steps_per_epoch=5, warm_start=True, max_epochs=1).fit(tasks)
+    assert clf.history_[-1]["train_batch_count"] == 5  # the change reaches a warm-started net
+
+
 def test_regressor_scales_targets_back(rng):
     X = rng.normal(size=(150, 2))
     tasks = [(X, 1000 + 50 * X[:, 0]), (X[:, :1], -3 * X[:, 0])]
@@ -289,6 +303,7 @@ def test_cuda_fails_clearly_without_gpu(rng):
         ({"max_epochs": 0}, "'max_epochs' parameter"),
         ({"batching": "both"}, "'batching' parameter"),
         ({"tasks_per_step": 0}, "'tasks_per_step' parameter"),
+        ({"steps_per_epoch": 0}, "'steps_per_epoch' parameter"),
         ({"validation_fraction": 1.0}, "'validation_fraction' parameter"),
     ],
 )

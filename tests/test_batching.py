@@ -93,6 +93,56 @@ def test_tasks_per_step_rejects_non_positive(rng):
         TaskBatchLoader(ds, batching="mixed", tasks_per_step=0)
 
 
+@pytest.mark.parametrize(
+    "batching, task_sampling, tasks_per_step",
+    [
+        ("task", "proportional", None),
+        ("task", "uniform", None),
+        ("mixed", "proportional", None),
+        ("mixed", "uniform", None),
+        ("mixed", "uniform", 2),
+    ],
+)
+@pytest.mark.parametrize("steps", [2, 11])
+def test_steps_per_epoch_sets_the_epoch_length(rng, batching, task_sampling, tasks_per_step, steps):
+    _, ds = _dataset(rng)
+    loader = TaskBatchLoader(
+        ds,
+        batch_size=3,
+        shuffle=True,
+        batching=batching,
+        task_sampling=task_sampling,
+        tasks_per_step=tasks_per_step,
+        steps_per_epoch=steps,
+        random_state=0,
+    )
+    batches = [yi for _, yi in loader]
+    assert len(batches) == len(loader) == steps
+    rows = np.concatenate([y.numpy() for y in batches])
+    per_step = 3 if tasks_per_step is None else 2 * 2  # two tasks of ceil(3 / 2) rows
+    assert 0 < len(rows) <= per_step * steps
+    if task_sampling == "proportional" and steps == 11:  # a pass and more: every task seen
+        assert set(rows.tolist()) == {0, 1, 2}
+    full = TaskBatchLoader(ds, batch_size=3, shuffle=True, batching=batching, random_state=0)
+    assert len(full) == (6 if batching == "task" else 5)  # default: one pass over the rows
+
+
+def test_steps_per_epoch_proportional_passes_visit_rows_equally(rng):
+    ds = TaskDataset([np.arange(12.0)[:, None]], [np.zeros(12, int)])
+    for batching in ("task", "mixed"):
+        loader = TaskBatchLoader(
+            ds, batch_size=4, shuffle=True, batching=batching, steps_per_epoch=6, random_state=0
+        )  # two passes of three steps
+        values = np.concatenate([Xi["X"][:, 0].numpy() for Xi, _ in loader])
+        np.testing.assert_array_equal(np.bincount(values.astype(int)), np.full(12, 2))
+
+
+def test_steps_per_epoch_rejects_non_positive(rng):
+    _, ds = _dataset(rng)
+    with pytest.raises(ValueError, match="steps_per_epoch"):
+        TaskBatchLoader(ds, steps_per_epoch=0)
+
+
 def test_unshuffled_mixed_mode_packs_rows_in_order(rng):
     _, ds = _dataset(rng)
     loader = TaskBatchLoader(ds, batch_size=4, batching="mixed")

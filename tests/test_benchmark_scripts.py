@@ -12,3 +12,41 @@ def test_sve_pmlb_preset_overrides_reach_the_model_parameters():
     assert sve_pmlb.preset_overrides(sve_pmlb._parse([])) == {}
     args = sve_pmlb._parse(["--dropout", "0.3", "--lr", "1e-3"])
     assert sve_pmlb.preset_overrides(args) == {"dropout": 0.3, "lr": 1e-3}
+
+
+def test_sve_pmlb_step_budget_counts_epochs_of_the_chosen_length():
+    import sve_pmlb
+
+    n_train = [100, 1000]  # one-task epoch of batch 128: ceil(90/128) + ceil(900/128) = 9
+    args = sve_pmlb._parse(["--steps", "90"])
+    assert sve_pmlb.epoch_budget(args, n_train, 128) == (10, 9)
+    args = sve_pmlb._parse(["--steps", "14904", "--steps-per-epoch", "81"])
+    assert sve_pmlb.epoch_budget(args, n_train, 128) == (184, 81)
+    assert sve_pmlb.epoch_budget(sve_pmlb._parse(["--max-epochs", "7"]), n_train, 128) == (7, 9)
+
+
+def test_sve_pmlb_other_batching_keeps_rows_per_epoch_and_total_steps():
+    import sve_pmlb
+
+    args = sve_pmlb._parse(
+        ["--batching", "mixed", "--mixed-batch-size", "1024", "--steps-per-epoch", "81"]
+    )
+    mixed = sve_pmlb.epoch_shape(args, 184, 1024)
+    assert mixed == {"steps_per_epoch": 81, "max_epochs": 184, "n_iter_no_change": 10}
+    task = sve_pmlb.epoch_shape(args, 184, 128)  # the one-task model of --throughput
+    assert task["steps_per_epoch"] == 648  # 81 steps of 1,024 rows = 648 of 128
+    assert task["max_epochs"] * 648 >= 184 * 81 > (task["max_epochs"] - 1) * 648
+    plain = sve_pmlb.epoch_shape(sve_pmlb._parse([]), 5, 128)
+    assert plain == {"steps_per_epoch": None, "max_epochs": 5, "n_iter_no_change": 10}
+
+
+def test_hypernet_recipe_per_dataset_and_command_line_overrides():
+    from argparse import Namespace
+
+    import hypernet
+
+    none = Namespace(lr=None, max_epochs=None, patience=None)
+    assert hypernet.budget("cubic", none) == hypernet.RECIPE["cubic"]
+    assert hypernet.budget("robot_arm", none) == hypernet.RECIPE["robot_arm"]
+    given = Namespace(lr=0.01, max_epochs=7, patience=3)
+    assert hypernet.budget("cubic", given) == (0.01, 7, 3)

@@ -33,6 +33,7 @@ _TRAINING = dict(
     batching="task",
     task_sampling="proportional",
     tasks_per_step=None,
+    steps_per_epoch=None,
     optimizer="adam",
     weight_decay=0.0,
     validation_fraction=0.1,
@@ -57,6 +58,7 @@ class ToyClassifier(MultiTaskClassifier):
         batching="task",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.1,
@@ -75,6 +77,7 @@ class ToyClassifier(MultiTaskClassifier):
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction

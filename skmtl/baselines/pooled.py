@@ -178,8 +178,8 @@ _TRAINING_DOC = """
         split of the non-test rows).
     n_iter_no_change : int, default=100
         Early-stopping patience in epochs (the best weights are restored).
-    task_sampling, tasks_per_step, optimizer, weight_decay, early_stopping, callbacks, \
-warm_start, verbose, device, random_state
+    task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, early_stopping, \
+callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
 """
@@ -246,6 +246,7 @@ target_scale_, net_, module_, history_
         batching="mixed",
         task_sampling="proportional",
         tasks_per_step=None,
+        steps_per_epoch=None,
         optimizer="adam",
         weight_decay=0.0,
         validation_fraction=0.25,
@@ -266,6 +267,7 @@ target_scale_, net_, module_, history_
         self.batching = batching
         self.task_sampling = task_sampling
         self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
         self.optimizer = optimizer
         self.weight_decay = weight_decay
         self.validation_fraction = validation_fraction
