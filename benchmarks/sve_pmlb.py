@@ -33,7 +33,10 @@ time, training rows/s, steps, steps and time to the best validation loss), and a
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --subset 20 --preset small --throughput
-    python benchmarks/sve_pmlb.py               # the full 159-dataset run
+    # the full 159-dataset run of docs/benchmarks/sve.md (35 minutes on 2 CPU cores)
+    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --throughput --n-jobs 2 --batching mixed \
+        --mixed-batch-size 1024 --tasks-per-step 32 --selection per_task \
+        --steps-per-epoch 81 --steps 14904 --patience 24 --out sve.jsonl
 """
 
 from __future__ import annotations
@@ -290,7 +293,10 @@ def run_model(name, train, test, names, args, n_epochs):
         params["batch_size"] = args.mixed_batch_size
     if params["batching"] == "mixed":
         params["tasks_per_step"] = args.tasks_per_step
-    params.update(epoch_shape(args, n_epochs, params["batch_size"]))
+    from skmtl.sve import PRESETS
+
+    batch_size = params.get("batch_size", PRESETS[args.preset]["batch_size"])
+    params.update(epoch_shape(args, n_epochs, batch_size))
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
     from skmtl.tasks import Tasks
 
