@@ -176,6 +176,16 @@ def epoch_budget(args, n_train, batch_size):
     return max(1, math.ceil(args.steps / steps_per_epoch)), steps_per_epoch
 
 
+def step_rows(args, batching):
+    """Rows per training step of an SVE model with ``batching``: ``--mixed-batch-size``
+    for mixed steps when given, else the preset's batch size."""
+    from skmtl.sve import PRESETS
+
+    if batching == "mixed" and args.mixed_batch_size:
+        return args.mixed_batch_size
+    return PRESETS[args.preset]["batch_size"]
+
+
 def epoch_shape(args, n_epochs, batch_size):
     """``steps_per_epoch``, ``max_epochs`` and patience of a model of ``batch_size`` rows.
 
@@ -186,11 +196,7 @@ def epoch_shape(args, n_epochs, batch_size):
     """
     if not args.steps_per_epoch:
         return {"steps_per_epoch": None, "max_epochs": n_epochs, "n_iter_no_change": args.patience}
-    from skmtl.sve import PRESETS
-
-    preset_batch = PRESETS[args.preset]["batch_size"]
-    run_batch = args.mixed_batch_size or preset_batch if args.batching == "mixed" else preset_batch
-    spe = max(1, round(args.steps_per_epoch * run_batch / batch_size))
+    spe = max(1, round(args.steps_per_epoch * step_rows(args, args.batching) / batch_size))
     ratio = args.steps_per_epoch / spe
     return {
         "steps_per_epoch": spe,
@@ -289,14 +295,10 @@ def run_model(name, train, test, names, args, n_epochs):
     params["early_stopping"] = "per_task" if args.selection == "per_task" else True
     params.update(MODEL_PARAMS[name])
     params.update(preset_overrides(args))
-    if params["batching"] == "mixed" and args.mixed_batch_size:
-        params["batch_size"] = args.mixed_batch_size
+    params["batch_size"] = step_rows(args, params["batching"])
     if params["batching"] == "mixed":
         params["tasks_per_step"] = args.tasks_per_step
-    from skmtl.sve import PRESETS
-
-    batch_size = params.get("batch_size", PRESETS[args.preset]["batch_size"])
-    params.update(epoch_shape(args, n_epochs, batch_size))
+    params.update(epoch_shape(args, n_epochs, params["batch_size"]))
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
     from skmtl.tasks import Tasks
 
