@@ -33,10 +33,10 @@ time, training rows/s, steps, steps and time to the best validation loss), and a
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --subset 20 --preset small --throughput
-    # the full 159-dataset run of docs/benchmarks/sve.md (35 minutes on 2 CPU cores)
+    # the full 159-dataset run of docs/benchmarks/sve.md (58 minutes on 2 CPU cores)
     OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --throughput --n-jobs 2 --batching mixed \
         --mixed-batch-size 1024 --tasks-per-step 32 --selection per_task \
-        --steps-per-epoch 81 --steps 14904 --patience 24 --out sve.jsonl
+        --steps-per-epoch 81 --steps 29808 --patience 24 --out sve.jsonl
 """
 
 from __future__ import annotations
@@ -102,6 +102,13 @@ def _parse(argv=None):
     )
     p.add_argument(
         "--lr", type=float, default=None, help="learning rate of every SVE model (default: preset)"
+    )
+    p.add_argument(
+        "--lr-schedule",
+        default="constant",
+        choices=["constant", "cosine"],
+        help="learning rate of every SVE model: constant, or a cosine decay to lr / 100 over "
+        "the epoch budget (stepped once per epoch)",
     )
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
@@ -258,6 +265,15 @@ MODEL_PARAMS = {
 }
 
 
+def cosine_schedule(lr, max_epochs):
+    """A skorch callback decaying the learning rate from ``lr`` to ``lr / 100`` along a
+    cosine over ``max_epochs`` (stepped after every epoch)."""
+    from skorch.callbacks import LRScheduler
+    from torch.optim.lr_scheduler import CosineAnnealingLR
+
+    return LRScheduler(CosineAnnealingLR, T_max=max_epochs, eta_min=lr / 100)
+
+
 def _row_counter():
     from skorch.callbacks import Callback
 
@@ -299,6 +315,12 @@ def run_model(name, train, test, names, args, n_epochs):
     if params["batching"] == "mixed":
         params["tasks_per_step"] = args.tasks_per_step
     params.update(epoch_shape(args, n_epochs, params["batch_size"]))
+    if args.lr_schedule == "cosine":
+        from skmtl.sve import PRESETS
+
+        lr = params.get("lr", PRESETS[args.preset]["lr"])
+        schedule = cosine_schedule(lr, params["max_epochs"])
+        params["callbacks"] = [*params["callbacks"], ("lr_schedule", schedule)]
     clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
     from skmtl.tasks import Tasks
 
@@ -531,6 +553,7 @@ def main(argv=None):
         "max_epochs": n_epochs,
         "steps_per_epoch": steps_per_epoch,
         "patience": args.patience,
+        "lr_schedule": args.lr_schedule,
         "seed": args.seed,
         "device": args.device,
         "threads": torch.get_num_threads(),

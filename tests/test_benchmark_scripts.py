@@ -1,4 +1,4 @@
-"""Command-line plumbing of the benchmark scripts (no fitting)."""
+"""Command-line plumbing of the benchmark scripts (one tiny fit for the LR schedule)."""
 
 import sys
 from pathlib import Path
@@ -38,6 +38,28 @@ def test_sve_pmlb_other_batching_keeps_rows_per_epoch_and_total_steps():
     assert task["max_epochs"] * 648 >= 184 * 81 > (task["max_epochs"] - 1) * 648
     plain = sve_pmlb.epoch_shape(sve_pmlb._parse([]), 5, 128)
     assert plain == {"steps_per_epoch": None, "max_epochs": 5, "n_iter_no_change": 10}
+
+
+def test_sve_pmlb_cosine_schedule_decays_the_learning_rate_over_the_epoch_budget():
+    import numpy as np
+    import sve_pmlb
+
+    from skmtl.sve import SharedVariableEmbeddingClassifier
+
+    assert sve_pmlb._parse([]).lr_schedule == "constant"
+    rng = np.random.default_rng(0)
+    tasks = [(rng.normal(size=(40, 3)), np.arange(40) % 2) for _ in range(2)]
+    clf = SharedVariableEmbeddingClassifier.from_preset(
+        "small",
+        max_epochs=8,
+        early_stopping=False,
+        callbacks=[("lr_schedule", sve_pmlb.cosine_schedule(2e-3, 8))],
+        random_state=0,
+    ).fit(tasks)
+    lrs = [h["event_lr"] for h in clf.history_]
+    assert len(lrs) == 8 and lrs[0] == 2e-3
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert lrs[-1] < 2e-4  # the last epoch runs near lr / 100
 
 
 def test_hypernet_recipe_per_dataset_and_command_line_overrides():
