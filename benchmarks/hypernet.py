@@ -46,12 +46,11 @@ import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
 import skorch  # noqa: E402
 import torch  # noqa: E402
+from _schedules import cosine_schedule  # noqa: E402
 from joblib import Parallel, delayed  # noqa: E402
 from sklearn.ensemble import RandomForestRegressor  # noqa: E402
 from sklearn.metrics import r2_score  # noqa: E402
 from sklearn.model_selection import KFold, cross_val_predict  # noqa: E402
-from skorch.callbacks import LRScheduler  # noqa: E402
-from torch.optim.lr_scheduler import CosineAnnealingLR  # noqa: E402
 
 from skmtl.baselines.per_task import PerTaskRegressor  # noqa: E402
 from skmtl.baselines.pooled import PooledScalingMixin, SingleNetworkRegressor  # noqa: E402
@@ -172,12 +171,7 @@ def build(method, args, seed, val_frac, dataset, hyper_layers=1):
     callbacks = None
     if args.schedule == "cosine":
         # cosine decay from lr to lr / 100 over the epoch budget, for every network
-        callbacks = [
-            (
-                "lr_schedule",
-                LRScheduler(CosineAnnealingLR, T_max=max_epochs, eta_min=lr / 100),
-            )
-        ]
+        callbacks = [("lr_schedule", cosine_schedule(lr, max_epochs))]
     train = dict(
         lr=lr,
         max_epochs=max_epochs,

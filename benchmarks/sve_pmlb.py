@@ -51,6 +51,7 @@ import time
 import warnings
 
 import numpy as np
+from _schedules import cosine_schedule
 
 
 def _parse(argv=None):
@@ -263,15 +264,6 @@ MODEL_PARAMS = {
     "entmax_mixed": dict(attention="entmax", alpha=1.05, learn_alpha=True, batching="mixed"),
     "entmax_task": dict(attention="entmax", alpha=1.05, learn_alpha=True, batching="task"),
 }
-
-
-def cosine_schedule(lr, max_epochs):
-    """A skorch callback decaying the learning rate from ``lr`` to ``lr / 100`` along a
-    cosine over ``max_epochs`` (stepped after every epoch)."""
-    from skorch.callbacks import LRScheduler
-    from torch.optim.lr_scheduler import CosineAnnealingLR
-
-    return LRScheduler(CosineAnnealingLR, T_max=max_epochs, eta_min=lr / 100)
 
 
 def _row_counter():
