@@ -1,4 +1,4 @@
-"""Task-aware datasets, batch iterators and validation splits (torch side).
+"""Task-aware datasets and batch iterators (torch side).
 
 A :class:`TaskDataset` stores every task's rows in one flat value buffer so that a
 batch of rows from any mix of tasks is gathered, zero-padded and masked in a few tensor
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-__all__ = ["TaskDataset", "TaskBatchLoader", "split_task_rows", "BATCHING_MODES", "TASK_SAMPLING"]
+__all__ = ["TaskDataset", "TaskBatchLoader", "BATCHING_MODES", "TASK_SAMPLING"]
 
 BATCHING_MODES = ("task", "mixed")
 TASK_SAMPLING = ("proportional", "uniform", "sqrt")
@@ -207,7 +207,6 @@ class TaskBatchLoader:
         random_state=None,
         tasks_per_step=None,
         steps_per_epoch=None,
-        **_ignored,
     ):
         if batching not in BATCHING_MODES:
             raise ValueError(f"batching must be one of {BATCHING_MODES}, got {batching!r}.")
@@ -347,53 +346,3 @@ class _RowCursor:
             start = 0
         self.cursor[t] = start + n
         return self.perms[t][start : start + n]
-
-
-def split_task_rows(ys, fraction, stratify, rng):
-    """Split every task's rows into a training and a validation part.
-
-    Classification tasks are stratified by label: every class keeps at least one
-    training row, and a class with too few rows gives none to validation. Tasks too
-    small to spare a row keep all rows for training.
-
-    Parameters
-    ----------
-    ys : list of ndarray
-        Targets per task.
-    fraction : float
-        Share of every task's rows held out, in [0, 1).
-    stratify : bool
-        Stratify by label within every task.
-    rng : numpy.random.Generator
-
-    Returns
-    -------
-    train, valid : list of ndarray
-        Local row indices per task.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> tr, va = split_task_rows([np.array([0, 1] * 10)], 0.2, True, np.random.default_rng(0))
-    >>> len(tr[0]), len(va[0])
-    (16, 4)
-    """
-    train, valid = [], []
-    for y in ys:
-        n = len(y)
-        if fraction <= 0 or n < 2:
-            train.append(np.arange(n))
-            valid.append(np.arange(0))
-            continue
-        groups = [np.flatnonzero(y == c) for c in np.unique(y)] if stratify else [np.arange(n)]
-        va = []
-        for g in groups:
-            k = int(np.floor(fraction * len(g)))
-            k = min(k, len(g) - 1)
-            if k > 0:
-                va.append(rng.choice(g, size=k, replace=False))
-        va = np.sort(np.concatenate(va)) if va else np.arange(0)
-        tr = np.setdiff1d(np.arange(n), va)
-        train.append(tr)
-        valid.append(va)
-    return train, valid

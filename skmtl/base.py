@@ -15,7 +15,7 @@ A concrete estimator subclasses one of the last two, declares its parameters in
 
 from __future__ import annotations
 
-import contextlib
+import dataclasses
 import warnings
 from numbers import Integral, Real
 
@@ -23,30 +23,23 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.metrics import r2_score
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import EarlyStopping
-from skorch.helper import predefined_split
 
-from skmtl._batching import (
-    BATCHING_MODES,
-    TASK_SAMPLING,
-    TaskBatchLoader,
-    TaskDataset,
-    split_task_rows,
-)
-from skmtl._device import check_device
-from skmtl._skorch import (
-    PerTaskCheckpoint,
-    TaskNet,
-    TaskScoring,
-    ValidOutputs,
-    iter_task_outputs,
+from skmtl._batching import BATCHING_MODES, TASK_SAMPLING, TaskDataset
+from skmtl._selection import TaskSnapshots
+from skmtl._skorch import TaskNet
+from skmtl._targets import encode_labels, standardise, target_matrices
+from skmtl._training import (
+    OPTIMIZERS,
+    TrainingConfig,
+    check_device,
+    move_net,
+    train_net,
+    training_callbacks,
 )
 from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
-from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks, column_or_1d_labels
+from skmtl.tasks import _describe, as_task_inputs, as_tasks
 
 __all__ = [
     "MultiTaskEstimator",
@@ -57,20 +50,25 @@ __all__ = [
     "OPTIMIZERS",
 ]
 
-OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-
-
-def _optimizer_kernel(name):
-    """How the optimizer updates its parameters: one fused kernel where torch has it.
-
-    The models here have many small parameter tensors, so the per-tensor update loop
-    torch uses on CPU by default costs more than the arithmetic. Adam and AdamW have a
-    fused CPU and CUDA kernel from torch 2.4 (about half the time of ``foreach`` on
-    the hypernetwork benchmark); otherwise one multi-tensor (``foreach``) update.
-    """
-    if name in ("adam", "adamw") and torch.__version__ >= "2.4":  # TorchVersion compare
-        return {"optimizer__fused": True}
-    return {"optimizer__foreach": True}
+#: the shared training parameters every neural estimator declares (see the class doc)
+_TRAINING_PARAMS = (
+    "lr",
+    "max_epochs",
+    "batch_size",
+    "batching",
+    "task_sampling",
+    "tasks_per_step",
+    "steps_per_epoch",
+    "optimizer",
+    "weight_decay",
+    "validation_fraction",
+    "early_stopping",
+    "n_iter_no_change",
+    "tol",
+    "callbacks",
+    "verbose",
+    "random_state",
+)
 
 
 class MultiTaskEstimator(BaseEstimator):
@@ -228,6 +226,11 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         sizes, where small tasks overfit long before large ones stop improving.
         ``False``: train all ``max_epochs``.
     n_iter_no_change : int
+    tol : float or None
+        Early stopping's tolerance: ``valid_loss`` (or, with ``"per_task"``, the mean of
+        the tasks' best losses) must fall by this much, relative, to count as an
+        improvement. None: 1e-4 with ``early_stopping=True`` (skorch's ``EarlyStopping``
+        threshold) and 1e-3 with ``"per_task"``.
     callbacks : list of skorch callbacks or (name, callback) pairs, or None
     warm_start : bool
         Continue training the fitted module on the next ``fit`` (same tasks' shapes).
@@ -267,6 +270,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         "validation_fraction": [Interval(Real, 0, 1, closed="left")],
         "early_stopping": ["boolean", StrOptions({"per_task"})],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
         "callbacks": [list, None],
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
@@ -274,6 +278,8 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         "random_state": ["random_state"],
     }
 
+    #: the skorch net class trained (a mixin may substitute e.g. an AccelerateMixin subclass)
+    _net_class = TaskNet
     #: tasks must share one feature space (set by estimators whose model needs it)
     _require_same_n_features = False
     #: standardise every task's inputs with its own training mean and std
@@ -404,7 +410,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             f_params=f_params, f_optimizer=f_optimizer, f_criterion=f_criterion, f_history=f_history
         )
         self.history_ = self.net_.history
-        self._clear_task_snapshots()  # the saved file holds one set of weights
+        self._task_snapshots = self.task_best_epoch_ = None  # the file holds one set of weights
         self._on_fitted()
         return self
 
@@ -426,7 +432,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             warnings.warn(
                 f"{type(self).__name__} does not use task metadata; it is ignored.",
                 UserWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
 
     def _scale(self, Xs, positions=None):
@@ -440,173 +446,75 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         ]
 
     def _fit_input_scaling(self, Xs):
-        self.input_mean_ = [x.mean(0) for x in Xs]
-        scales = []
-        for x in Xs:
-            s = x.std(0)
-            scales.append(np.where(s > 1e-12, s, 1.0))
-        self.input_scale_ = scales
+        self.input_mean_, self.input_scale_ = standardise(Xs)
 
-    def _seed_context(self, device):
-        if self.random_state is None:
-            return contextlib.nullcontext()
-        devices = []
-        if device.startswith("cuda"):
-            devices = [torch.device(device).index or 0]
-        return torch.random.fork_rng(devices=devices)
+    def _optimizer_param_groups(self):
+        """skorch ``optimizer__param_groups`` of the model (default: one group)."""
+        return ()
 
     def _callbacks(self, spec, has_valid):
-        cbs = []
-        if has_valid:
-            # one pass over the validation rows per epoch: skorch's valid_loss pass,
-            # whose outputs the per-task score and per-task selection reuse
-            cbs.append(("valid_outputs", ValidOutputs()))
-            cbs.append(("valid_score", TaskScoring(self._task_kind, spec.n_outputs)))
-        for k, cb in enumerate(self.callbacks or []):
-            cbs.append(cb if isinstance(cb, tuple) else (f"user_{k}_{type(cb).__name__}", cb))
-        sink = print if self.verbose else _silent
-        if has_valid and self.early_stopping == "per_task":
-            cbs.append(
-                (
-                    "per_task_checkpoint",
-                    PerTaskCheckpoint(patience=self.n_iter_no_change, sink=sink),
-                )
-            )
-        elif has_valid and self.early_stopping:  # last, so every other callback sees each epoch
-            cbs.append(
-                (
-                    "early_stopping",
-                    EarlyStopping(
-                        monitor="valid_loss",
-                        patience=self.n_iter_no_change,
-                        load_best=True,
-                        sink=print if self.verbose else _silent,
-                    ),
-                )
-            )
-        return cbs
+        """The fit's ``(name, callback)`` list (see :func:`skmtl._training.training_callbacks`)."""
+        return training_callbacks(self._training_config(), spec.n_outputs, has_valid)
 
-    def _fit_tasks(self, tasks, train):
-        self._validate_params()
-        self._check_params()
-        device = check_device(self.device)
+    def _training_config(self):
+        """The shared training parameters as a :class:`~skmtl._training.TrainingConfig`."""
+        return TrainingConfig(
+            **{name: getattr(self, name) for name in _TRAINING_PARAMS},
+            device=check_device(self.device),
+            eval_batch_size=self._eval_batch_size(),
+            task_kind=self._task_kind,
+            optimizer_param_groups=tuple(self._optimizer_param_groups()),
+        )
+
+    def _prepare_tasks(self, tasks, warm):
+        """Checked tasks -> (scaled inputs, encoded targets, spec); sets the task attributes."""
         self._check_training_data(tasks)
-        warm = bool(self.warm_start) and getattr(self, "net_", None) is not None
         if warm:
             self._check_warm_compatible(tasks)
         ys, n_outputs = self._encode_targets(tasks, refit=not warm)
-        spec = tasks.spec(n_outputs)
         if not warm:
             self._set_task_attributes(tasks)
             if self._scale_inputs:
                 self._fit_input_scaling(tasks.Xs)
-        Xs = self._scale(tasks.Xs)
+        return self._scale(tasks.Xs), ys, tasks.spec(n_outputs)
 
-        rs = check_random_state(self.random_state)
-        seed = int(rs.randint(np.iinfo(np.int32).max))
-        with self._seed_context(device):
-            if self.random_state is not None:
-                torch.manual_seed(seed)
-            split_rng = np.random.default_rng(seed)
-            train_rows, valid_rows = split_task_rows(
-                ys,
-                self.validation_fraction if train else 0.0,
-                stratify=self._task_kind == "classification",
-                rng=split_rng,
-            )
-            ds_all = TaskDataset(Xs, ys, device=device)
-            ds_train = ds_all.subset(train_rows)
-            ds_valid = ds_all.subset(valid_rows) if sum(map(len, valid_rows)) else None
-            loader_rng = np.random.default_rng(seed + 1)
-            train_split = None if ds_valid is None else predefined_split(ds_valid)
-            callbacks = self._callbacks(spec, ds_valid is not None)
-            if warm:
-                net = self.net_
-                for name, value in [
-                    ("callbacks", callbacks),
-                    ("max_epochs", self.max_epochs),
-                    ("verbose", self.verbose),
-                    ("batch_size", self.batch_size),
-                    ("iterator_train__random_state", loader_rng),
-                    ("iterator_train__batching", self.batching),
-                    ("iterator_train__task_sampling", self.task_sampling),
-                    ("iterator_train__tasks_per_step", self.tasks_per_step),
-                    ("iterator_train__steps_per_epoch", self.steps_per_epoch),
-                    ("iterator_valid__batching", self.batching),
-                    ("iterator_valid__batch_size", self._eval_batch_size()),
-                    ("train_split", train_split),
-                ]:
-                    setattr(net, name, value)
-                net.initialize_callbacks()
-            else:
-                net = TaskNet(
-                    module=self._build_module(spec),
-                    criterion=self._build_criterion(spec),
-                    optimizer=OPTIMIZERS[self.optimizer],
-                    lr=self.lr,
-                    optimizer__weight_decay=self.weight_decay,
-                    **_optimizer_kernel(self.optimizer),
-                    max_epochs=self.max_epochs,
-                    batch_size=self.batch_size,
-                    iterator_train=TaskBatchLoader,
-                    iterator_train__shuffle=True,
-                    iterator_train__batching=self.batching,
-                    iterator_train__task_sampling=self.task_sampling,
-                    iterator_train__tasks_per_step=self.tasks_per_step,
-                    iterator_train__steps_per_epoch=self.steps_per_epoch,
-                    iterator_train__random_state=loader_rng,
-                    iterator_valid=TaskBatchLoader,
-                    iterator_valid__shuffle=False,
-                    iterator_valid__batching=self.batching,
-                    iterator_valid__batch_size=self._eval_batch_size(),
-                    train_split=train_split,
-                    callbacks=callbacks,
-                    verbose=self.verbose,
-                    device=device,
-                    # skorch's PrintLog formats a table every epoch even when silent
-                    **({} if self.verbose else {"callbacks__print_log": None}),
-                )
-                net.initialize()
-            if train:
-                net.partial_fit(ds_train)
-            net.train_split = None  # do not keep the validation data in the fitted model
-            self._keep_task_snapshots(net, train)
+    def _fit_tasks(self, tasks, train, stage=None):
+        """Validate, encode and train; ``stage`` replaces parameters for this fit only.
+
+        ``stage`` (a dict of training parameters, e.g. ``{"max_epochs": 5}``) continues
+        training the fitted net with those values, leaving the estimator's own
+        parameters as they are (HIB's second stage).
+        """
+        self._validate_params()
+        self._check_params()
+        config = self._training_config()
+        warm = stage is not None or (bool(self.warm_start) and self.__sklearn_is_fitted__())
+        Xs, ys, spec = self._prepare_tasks(tasks, warm)
+        net = train_net(
+            dataclasses.replace(config, **(stage or {})),
+            Xs,
+            ys,
+            callbacks=lambda has_valid: self._callbacks(spec, has_valid),
+            build=lambda: (self._build_module(spec), self._build_criterion(spec)),
+            net_class=self._net_class,
+            net=self.net_ if warm else None,
+            train=train,
+        )
+        self._set_fitted(net, spec, train)
+        return self
+
+    def _set_fitted(self, net, spec, train):
         self.net_ = net
         self.spec_ = spec
         self.history_ = net.history
         self.n_iter_ = len(net.history)
         self.n_steps_ = int(sum(h.get("train_batch_count", 0) for h in net.history))
+        snapshots = TaskSnapshots.from_net(net) if train else None
+        self._task_snapshots = snapshots
+        self.task_best_epoch_ = None if snapshots is None else snapshots.best_epoch
+        if snapshots is not None:
+            net.module_.load_state_dict(snapshots.snapshots[snapshots.default_epoch])
         self._on_fitted()
-        return self
-
-    def _keep_task_snapshots(self, net, train):
-        """After a fit with per-task selection, keep every task's best weights."""
-        cb = dict(net.callbacks_).get("per_task_checkpoint") if train else None
-        if cb is None or cb.best_epoch_ is None or not cb.snapshots_:
-            self._clear_task_snapshots()
-            return
-        self.task_best_epoch_ = np.asarray(cb.best_epoch_, dtype=int)
-        self._task_snapshots = dict(cb.snapshots_)
-        net.module_.load_state_dict(self._task_snapshots[self._default_epoch()])
-
-    def _clear_task_snapshots(self):
-        self.task_best_epoch_ = None
-        self._task_snapshots = None
-
-    def _default_epoch(self):
-        """The epoch chosen by the most tasks (the later one on a tie): ``module_``'s."""
-        epochs, counts = np.unique(self.task_best_epoch_, return_counts=True)
-        return int(epochs[np.lexsort((epochs, counts))[-1]])
-
-    def _task_weight_groups(self, positions):
-        """``[(epoch or None, [k, ...]), ...]``: which weights serve each requested task."""
-        snaps = getattr(self, "_task_snapshots", None)
-        if not snaps:
-            return [(None, list(range(len(positions))))]
-        groups = {}
-        for k, t in enumerate(positions):
-            groups.setdefault(int(self.task_best_epoch_[t]), []).append(k)
-        return sorted(groups.items())
 
     def _check_warm_compatible(self, tasks):
         old = self.spec_
@@ -617,50 +525,44 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                 f"{old.n_features} -> {tasks.n_features}); set warm_start=False to refit."
             )
 
+    def _predict_inputs(self, X, task):
+        """Validated inputs and the fitted task of each (``task``: one matrix of that task)."""
+        if task is None:
+            Xs, single = self._validate_predict_input(X)
+            return Xs, list(range(self.n_tasks_)), single
+        t = self._task_position(task)
+        Xs, _ = as_task_inputs(
+            X, 1, [self.n_features_per_task_[t]], [self.task_names_[t]], owner=type(self).__name__
+        )
+        return Xs, [t], True
+
     def _forward_outputs(self, X, method=None, task=None):
         """Module outputs per task (torch, CPU) for validated, scaled inputs.
 
         With ``task`` (index or name), ``X`` is one matrix treated as rows of that task.
+        Every task's rows run through skorch's ``forward_iter`` with the weights of the
+        task's selected epoch (``early_stopping="per_task"``) or the module's own.
         """
-        if task is None:
-            Xs, single = self._validate_predict_input(X)
-            positions = list(range(self.n_tasks_))
-        else:
-            t = self._task_position(task)
-            Xs, _ = as_task_inputs(
-                X,
-                1,
-                [self.n_features_per_task_[t]],
-                [self.task_names_[t]],
-                owner=type(self).__name__,
-            )
-            positions, single = [t], True
-        self._move_to(check_device(self.device))
+        Xs, positions, single = self._predict_inputs(X, task)
+        net = move_net(self.net_, check_device(self.device))
         scaled = self._scale(Xs, positions)
-        chunks = [[] for _ in positions]
-        module = self.net_.module_
-        try:
-            for epoch, ks in self._task_weight_groups(positions):
-                if epoch is not None:
-                    module.load_state_dict(self._task_snapshots[epoch])
-                ds = TaskDataset([scaled[k] for k in ks], None, device=self.net_.device)
-                ids = [positions[k] for k in ks]
-                for j, out, _ in iter_task_outputs(
-                    self.net_, ds, max(self._eval_batch_size(), 512), method, task_ids=ids
-                ):
-                    chunks[ks[j]].append(out)
-        finally:
-            if getattr(self, "_task_snapshots", None):
-                module.load_state_dict(self._task_snapshots[self._default_epoch()])
-        return [torch.cat(c) if c else None for c in chunks], single
-
-    def _move_to(self, device):
-        """Move the fitted module and criterion to ``device`` (after ``set_params(device=...)``)."""
-        net = self.net_
-        if torch.device(device) != torch.device(net.device):
-            net.module_.to(device)
-            net.criterion_.to(device)
-            net.device = device
+        snapshots = getattr(self, "_task_snapshots", None)
+        groups = [(None, list(range(len(positions))))]
+        if snapshots is not None:
+            groups = snapshots.groups(positions)
+        outs = [None] * len(positions)
+        for epoch, ks in groups:
+            weights = None if epoch is None else snapshots.weights(epoch, net.device)
+            # every fitted task has a slot (its own input width), empty unless requested
+            slots = [np.zeros((0, w), np.float32) for w in self.n_features_per_task_]
+            for k in ks:
+                slots[positions[k]] = scaled[k]
+            ds = TaskDataset(slots, None, device=net.device)
+            out = net.task_outputs(ds, method=method, weights=weights)
+            parts = torch.split(out, ds.sizes.tolist()) if out is not None else None
+            for k in ks:
+                outs[k] = parts[positions[k]] if parts is not None and len(scaled[k]) else None
+        return outs, single
 
     def _apply_module(self, method, X, task=None):
         """Call a module method (e.g. ``"encode"``) on every task's validated inputs.
@@ -731,34 +633,8 @@ class MultiTaskClassifier(ClassifierMixin, MultiTaskNetEstimator):
         return torch.softmax(out, dim=1)
 
     def _encode_targets(self, tasks, refit):
-        classes, encoded = [], []
-        for i, y in enumerate(tasks.ys):
-            where = _describe(i, tasks.names[i])
-            y = column_or_1d_labels(y, where)
-            if y.ndim != 1:
-                raise ValueError(
-                    f"{where}: y has shape {y.shape}; multi-output classification is not "
-                    "supported (give one label per row)."
-                )
-            try:
-                check_classification_targets(y)
-                cls, enc = np.unique(y, return_inverse=True)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{where}: {exc}") from None
-            if len(cls) < 2:
-                raise ValueError(
-                    f"{where} has only one class ({_label(cls[0])}); a classifier needs at least "
-                    "2 classes in every task (1 class found)."
-                )
-            if not refit:
-                old = self.task_classes_[i]
-                if len(old) != len(cls) or not np.all(old == cls):
-                    raise ValueError(
-                        f"{where}: warm_start=True needs the same classes as before "
-                        f"({list(old)}), got {list(cls)}."
-                    )
-            classes.append(cls)
-            encoded.append(enc.astype(np.int64))
+        previous = None if refit else self.task_classes_
+        classes, encoded = encode_labels(tasks.ys, tasks.names, previous)
         if refit:
             self.task_classes_ = classes
             self.classes_ = classes[0] if len(classes) == 1 else classes
@@ -828,29 +704,19 @@ class MultiTaskRegressor(RegressorMixin, MultiTaskNetEstimator):
     def _build_criterion(self, spec):
         return TaskMSE(spec.n_outputs)
 
+    def _target_scaling(self, ys):
+        """Mean and scale of every task's targets (identity unless ``_scale_targets``)."""
+        if self._scale_targets:
+            return standardise(ys)
+        return [np.zeros(y.shape[1]) for y in ys], [np.ones(y.shape[1]) for y in ys]
+
     def _encode_targets(self, tasks, refit):
-        ys, widths = [], []
-        for i, y in enumerate(tasks.ys):
-            where = _describe(i, tasks.names[i])
-            try:
-                y = np.asarray(y, dtype=np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: regression targets must be numeric.") from None
-            if not np.all(np.isfinite(y)):
-                raise ValueError(f"{where}: y contains NaN or infinity.")
-            ys.append(y.reshape(len(y), -1))
-            widths.append(ys[-1].shape[1])
-        if len(set(widths)) > 1:
-            raise ValueError(f"every task needs the same number of target columns; got {widths}.")
+        ys = target_matrices(tasks.ys, tasks.names)
+        widths = [y.shape[1] for y in ys]
         if refit:
             self.target_1d_ = all(np.ndim(y) == 1 for y in tasks.ys)
             self.n_outputs_ = widths[0]
-            if self._scale_targets:
-                self.target_mean_ = [y.mean(0) for y in ys]
-                self.target_scale_ = [np.where(y.std(0) > 1e-12, y.std(0), 1.0) for y in ys]
-            else:
-                self.target_mean_ = [np.zeros(w) for w in widths]
-                self.target_scale_ = [np.ones(w) for w in widths]
+            self.target_mean_, self.target_scale_ = self._target_scaling(ys)
         elif widths[0] != self.n_outputs_:
             raise ValueError("warm_start=True needs the same number of target columns as before.")
         scaled = [
@@ -881,7 +747,3 @@ class MultiTaskRegressor(RegressorMixin, MultiTaskNetEstimator):
             p = p * self.target_scale_[t] + self.target_mean_[t]
             preds.append(p.ravel() if self.target_1d_ else p)
         return self._format(preds, single)
-
-
-def _silent(*args, **kwargs):
-    """A sink that discards skorch's messages when ``verbose=0``."""

@@ -52,7 +52,7 @@ _MODEL_PARAMS_DOC = """
     max_epochs : int, default=100
     batch_size : int, default=256
     batching, task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, \
-early_stopping, n_iter_no_change, callbacks, warm_start, verbose, device, random_state
+early_stopping, n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
 """
@@ -199,6 +199,7 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         validation_fraction=0.1,
         early_stopping=True,
         n_iter_no_change=10,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -226,6 +227,7 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose
@@ -294,6 +296,7 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         validation_fraction=0.1,
         early_stopping=True,
         n_iter_no_change=10,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -321,6 +324,7 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose

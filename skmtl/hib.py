@@ -66,7 +66,7 @@ _MODEL_PARAMS_DOC = """
         task per step (each task's variances are then updated only on its own steps;
         they separate the tasks less reliably, see ``docs/benchmarks/hib.md``).
     task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, \
-validation_fraction, early_stopping, n_iter_no_change, callbacks, warm_start, verbose, \
+validation_fraction, early_stopping, n_iter_no_change, tol, callbacks, warm_start, verbose, \
 device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
@@ -186,15 +186,11 @@ class _HIBMixin:
         n2 = self.max_epochs if self.noise_refit_epochs is None else self.noise_refit_epochs
         self.stage_epochs_ = (int(self.n_iter_), 0)
         if self.noise and not self.learn_noise and n2 > 0:
-            module = self.module_
-            module.set_trainable(encoder=False, noise=True)
-            saved = (self.warm_start, self.max_epochs)
             n1 = int(self.n_iter_)
-            try:
-                self.warm_start, self.max_epochs = True, int(n2)
-                self._fit_tasks(tasks, train=True)
+            self.module_.set_trainable(encoder=False, noise=True)
+            try:  # stage 2 continues the fitted net for n2 epochs
+                self._fit_tasks(tasks, train=True, stage={"max_epochs": int(n2)})
             finally:
-                self.warm_start, self.max_epochs = saved
                 self.module_.set_trainable(encoder=True, noise=False)
             self.stage_epochs_ = (n1, int(self.n_iter_) - n1)
             self._on_fitted()
@@ -328,6 +324,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         validation_fraction=0.1,
         early_stopping=True,
         n_iter_no_change=10,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -358,6 +355,7 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose
@@ -426,6 +424,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         validation_fraction=0.1,
         early_stopping=True,
         n_iter_no_change=10,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -456,6 +455,7 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose

@@ -120,6 +120,7 @@ target_scale_, net_, module_, history_
         validation_fraction=0.25,
         early_stopping=True,
         n_iter_no_change=100,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -145,6 +146,7 @@ target_scale_, net_, module_, history_
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose

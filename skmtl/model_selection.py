@@ -69,11 +69,63 @@ class TaskStratifiedKFold(_BaseKFold):
             yield from skf.split(np.zeros(len(strata)), strata)
 
 
+def split_within_tasks(ys, fraction, *, stratify, rng):
+    """Split every task's rows into a kept and a held-out part (the one splitter).
+
+    Within every task (and, where ``stratify``, within every class of it) ``floor(fraction
+    * n)`` rows are held out, at most ``n - 1``: every class keeps at least one row, a
+    class with too few rows gives none, and a task of one row keeps it. Used for the
+    estimators' validation split and by :func:`task_train_test_split`.
+
+    Parameters
+    ----------
+    ys : list of ndarray
+        Targets per task.
+    fraction : float
+        Share of every task's rows held out, in [0, 1).
+    stratify : bool or list of bool
+        Stratify by label within every task (or per task).
+    rng : numpy.random.Generator
+
+    Returns
+    -------
+    kept, held_out : list of ndarray
+        Sorted local row indices per task.
+
+    Examples
+    --------
+    >>> kept, out = split_within_tasks([np.array([0, 1] * 10)], 0.2, stratify=True,
+    ...                                rng=np.random.default_rng(0))
+    >>> len(kept[0]), len(out[0])
+    (16, 4)
+    """
+    if isinstance(stratify, bool):
+        stratify = [stratify] * len(ys)
+    kept, held = [], []
+    for y, strat in zip(ys, stratify):
+        n = len(y)
+        if fraction <= 0 or n < 2:
+            kept.append(np.arange(n))
+            held.append(np.arange(0))
+            continue
+        groups = [np.flatnonzero(y == c) for c in np.unique(y)] if strat else [np.arange(n)]
+        out = []
+        for g in groups:
+            k = min(int(np.floor(fraction * len(g))), len(g) - 1)
+            if k > 0:
+                out.append(rng.choice(g, size=k, replace=False))
+        out = np.sort(np.concatenate(out)) if out else np.arange(0)
+        kept.append(np.setdiff1d(np.arange(n), out))
+        held.append(out)
+    return kept, held
+
+
 def task_train_test_split(X, y=None, *, test_size=0.2, stratify=True, random_state=None):
     """Split every task's rows into train and test parts.
 
-    Classification tasks are stratified by label when ``stratify`` (a class with a
-    single row stays in the training part); every task keeps at least one training row.
+    Classification tasks are stratified by label when ``stratify``; ``floor(test_size *
+    n)`` rows of every task (or class) go to the test part, and every task and class
+    keeps at least one training row (see :func:`split_within_tasks`).
 
     Parameters
     ----------
@@ -98,24 +150,11 @@ def task_train_test_split(X, y=None, *, test_size=0.2, stratify=True, random_sta
     tasks, _ = as_tasks(X, y)
     if not 0 < test_size < 1:
         raise ValueError(f"test_size must be in (0, 1), got {test_size!r}.")
-    rs = check_random_state(random_state)
-    train_rows, test_rows = [], []
-    for t in range(tasks.n_tasks):
-        yt = tasks.ys[t]
-        n = len(yt)
-        offset = tasks.offsets[t]
-        if stratify and yt.ndim == 1 and _is_discrete(yt):
-            groups = [np.flatnonzero(yt == c) for c in np.unique(yt)]
-        else:
-            groups = [np.arange(n)]
-        test = []
-        for g in groups:
-            g = rs.permutation(g)
-            k = int(round(test_size * len(g)))
-            k = min(k, len(g) - 1)
-            test.extend(g[:k].tolist())
-        test = np.sort(np.asarray(test, dtype=np.int64))
-        train = np.setdiff1d(np.arange(n), test)
-        train_rows.append(offset + train)
-        test_rows.append(offset + test)
-    return tasks.take_rows(np.concatenate(train_rows)), tasks.take_rows(np.concatenate(test_rows))
+    seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    stratify = [stratify and y.ndim == 1 and _is_discrete(y) for y in tasks.ys]
+    train, test = split_within_tasks(
+        tasks.ys, test_size, stratify=stratify, rng=np.random.default_rng(seed)
+    )
+    train_rows = np.concatenate([tasks.offsets[t] + r for t, r in enumerate(train)])
+    test_rows = np.concatenate([tasks.offsets[t] + r for t, r in enumerate(test)])
+    return tasks.take_rows(train_rows), tasks.take_rows(test_rows)

@@ -120,7 +120,7 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         ``"sqrt"``: in proportion to the square root of its rows, which gives large
         tasks more steps (a departure from the paper, see ``docs/sve.md``).
     tasks_per_step, steps_per_epoch, optimizer, validation_fraction, early_stopping, \
-n_iter_no_change, callbacks, warm_start, verbose, device, random_state
+n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
     weight_decay : float, default=1e-5
@@ -230,6 +230,7 @@ n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         validation_fraction=0.1,
         early_stopping=True,
         n_iter_no_change=10,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -264,6 +265,7 @@ n_iter_no_change, callbacks, warm_start, verbose, device, random_state
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose

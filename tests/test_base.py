@@ -190,21 +190,25 @@ def test_per_task_selection_uses_each_tasks_best_epoch(rng, tmp_path):
     epochs = clf.task_best_epoch_
     assert epochs.shape == (2,) and np.all((epochs >= 1) & (epochs <= clf.n_iter_))
     assert epochs[0] > epochs[1]
-    assert set(clf._task_snapshots) == set(epochs.tolist())  # nothing unreferenced kept
+    snaps = clf._task_snapshots
+    assert set(snaps.snapshots) == set(epochs.tolist())  # nothing unreferenced kept
     assert "valid_tasks_improved" in clf.history_[-1]
 
-    # each task's outputs are those of its own epoch's weights, through every entry point
+    # each task's outputs are those of its own epoch's weights, through every entry point;
+    # prediction never swaps the module's weights (it runs functional_call on a snapshot)
     module = clf.net_.module_
+    before = {k: v.clone() for k, v in module.state_dict().items()}
     proba = clf.predict_proba([X0, X1])
+    for k, v in module.state_dict().items():
+        assert (v == before[k]).all()
     for t in range(2):
-        module.load_state_dict(clf._task_snapshots[int(epochs[t])])
-        saved, clf._task_snapshots = clf._task_snapshots, None
-        try:
-            own = clf.predict_proba([X0, X1])[t]
-        finally:
-            clf._task_snapshots = saved
-        np.testing.assert_allclose(proba[t], own, rtol=1e-6)
-    module.load_state_dict(clf._task_snapshots[clf._default_epoch()])
+        own = clone(clf).initialize(tasks)
+        own.net_.module_.load_state_dict(snaps.snapshots[int(epochs[t])])
+        np.testing.assert_allclose(proba[t], own.predict_proba([X0, X1])[t], rtol=1e-6)
+    # module_ holds the weights of the epoch most tasks chose
+    default = snaps.snapshots[snaps.default_epoch]
+    for k, v in module.state_dict().items():
+        assert (v == default[k]).all()
     # a single task asked alone gets its own weights too
     np.testing.assert_allclose(
         clf._forward_outputs(X1, task=1)[0][0].numpy(),
@@ -261,22 +265,20 @@ def test_validation_runs_the_module_once_per_epoch(rng, batching):
     assert 0.0 <= h["valid_score"] <= 1.0 and np.isfinite(h["valid_loss_per_task_best"])
 
 
-def test_mixed_and_per_task_chunks_give_the_same_scores():
+def test_task_mean_score_averages_tasks_not_rows():
     import torch
 
-    from skmtl._skorch import _per_task, task_mean_score
+    from skmtl._skorch import task_mean_score
 
-    gen = torch.Generator().manual_seed(0)
     task = torch.tensor([0, 0, 1, 1, 1, 2])
-    out = torch.randn(6, 3, generator=gen)
-    y = torch.tensor([0, 2, 1, 1, 0, 2])
-    mixed = [(task[:3], out[:3], y[:3]), (task[3:], out[3:], y[3:])]
-    per_task = [(task[task == t], out[task == t], y[task == t]) for t in range(3)]
-    sizes = np.array([2, 3, 1])
-    a = task_mean_score("classification", [3, 2, 3], mixed, sizes)
-    b = task_mean_score("classification", [3, 2, 3], per_task, sizes)
-    assert a == pytest.approx(b)
-    assert sorted({t for t, _, _ in _per_task(mixed)}) == [0, 1, 2]
+    out = torch.eye(3)[[0, 1, 1, 1, 0, 2]] * 5.0  # argmax: 0, 1, 1, 1, 0, 2
+    y = torch.tensor([0, 2, 1, 1, 0, 0])
+    # task 0: 1/2 right; task 1 (2 classes): 3/3; task 2: 0/1 -> mean 0.5, rows 4/6
+    assert task_mean_score("classification", [3, 2, 3], out, y, task) == pytest.approx(0.5)
+    y_reg = torch.tensor([[1.0], [3.0], [0.0], [1.0], [2.0], [5.0]])
+    pred = torch.tensor([[1.0], [3.0], [1.0], [1.0], [1.0], [0.0]])
+    # task 0 exact (R^2 1), task 1 R^2 = 1 - 2/2 = 0, task 2 one row (ss_tot 0) -> 0
+    assert task_mean_score("regression", [1, 1, 1], pred, y_reg, task) == pytest.approx(1 / 3)
 
 
 def test_validation_disabled(rng):

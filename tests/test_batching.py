@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from skmtl._batching import TaskBatchLoader, TaskDataset, split_task_rows
+from skmtl._batching import TaskBatchLoader, TaskDataset
+from skmtl.model_selection import split_within_tasks
 
 
 def _dataset(rng):
@@ -176,7 +177,7 @@ def test_sqrt_sampling_visits_tasks_by_root_of_rows(batching):
 
 def test_split_keeps_training_rows_per_class(rng):
     ys = [np.array([0] * 10 + [1] * 2 + [2]), np.array([5.0])]
-    train, valid = split_task_rows(ys, 0.3, stratify=True, rng=np.random.default_rng(0))
+    train, valid = split_within_tasks(ys, 0.3, stratify=True, rng=np.random.default_rng(0))
     assert sorted(ys[0][valid[0]].tolist()) == [0, 0, 0]
     assert set(ys[0][train[0]]) == {0, 1, 2}
     assert len(train[1]) == 1 and len(valid[1]) == 0

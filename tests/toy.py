@@ -26,27 +26,6 @@ class ToyModule(nn.Module):
         return torch.relu(torch.einsum("bf,bfh->bh", X * mask, W))
 
 
-_TRAINING = dict(
-    lr=1e-2,
-    max_epochs=30,
-    batch_size=32,
-    batching="task",
-    task_sampling="proportional",
-    tasks_per_step=None,
-    steps_per_epoch=None,
-    optimizer="adam",
-    weight_decay=0.0,
-    validation_fraction=0.1,
-    early_stopping=True,
-    n_iter_no_change=10,
-    callbacks=None,
-    warm_start=False,
-    verbose=0,
-    device="cpu",
-    random_state=None,
-)
-
-
 class ToyClassifier(MultiTaskClassifier):
     def __init__(
         self,
@@ -64,6 +43,7 @@ class ToyClassifier(MultiTaskClassifier):
         validation_fraction=0.1,
         early_stopping=True,
         n_iter_no_change=10,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -83,6 +63,7 @@ class ToyClassifier(MultiTaskClassifier):
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose

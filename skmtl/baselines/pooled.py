@@ -21,6 +21,7 @@ import torch
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skmtl._targets import standardise
 from skmtl.base import MultiTaskRegressor
 from skmtl.nn.hypernet import TaskConditionedMLP
 from skmtl.tasks import _validate_X
@@ -47,10 +48,6 @@ class PooledScalingMixin:
     [1.0, 1.0]
     """
 
-    @property
-    def _scale_targets(self):
-        return self.scaling == "task"
-
     def _callbacks(self, spec, has_valid):
         # Early stopping monitors valid_loss; the per-epoch R^2 pass over the validation
         # rows (valid_score) would double the evaluation cost of these small-data models
@@ -68,29 +65,12 @@ class PooledScalingMixin:
                 f"scaling='pooled' needs every task to share one feature space; the tasks "
                 f"have {widths} features. Use scaling='task'."
             )
-        allx = np.concatenate(Xs)
-        mean, std = allx.mean(0), allx.std(0)
-        std = np.where(std > 1e-12, std, 1.0)
-        self.input_mean_ = [mean.copy() for _ in Xs]
-        self.input_scale_ = [std.copy() for _ in Xs]
+        self.input_mean_, self.input_scale_ = standardise(Xs, pooled=True)
 
-    def _encode_targets(self, tasks, refit):
-        ys, widths = super()._encode_targets(tasks, refit)
+    def _target_scaling(self, ys):
         if self.scaling == "task":
-            return ys, widths
-        if refit:
-            raw = np.concatenate(
-                [np.asarray(y, dtype=np.float64).reshape(len(y), -1) for y in tasks.ys]
-            )
-            mean, std = raw.mean(0), raw.std(0)
-            std = np.where(std > 1e-12, std, 1.0)
-            self.target_mean_ = [mean.copy() for _ in ys]
-            self.target_scale_ = [std.copy() for _ in ys]
-        scaled = [
-            ((np.asarray(y, dtype=np.float64).reshape(len(y), -1) - m) / s).astype(np.float32)
-            for y, m, s in zip(tasks.ys, self.target_mean_, self.target_scale_)
-        ]
-        return scaled, widths
+            return super()._target_scaling(ys)
+        return standardise(ys, pooled=True)
 
     # ---------------------------------------------------------- unseen tasks
     def _new_task_scaling(self, X):
@@ -178,7 +158,7 @@ _TRAINING_DOC = """
         split of the non-test rows).
     n_iter_no_change : int, default=100
         Early-stopping patience in epochs (the best weights are restored).
-    task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, early_stopping, \
+    task_sampling, tasks_per_step, steps_per_epoch, optimizer, weight_decay, early_stopping, tol, \
 callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
         :class:`skmtl.base.MultiTaskNetEstimator`.
@@ -252,6 +232,7 @@ target_scale_, net_, module_, history_
         validation_fraction=0.25,
         early_stopping=True,
         n_iter_no_change=100,
+        tol=None,
         callbacks=None,
         warm_start=False,
         verbose=0,
@@ -273,6 +254,7 @@ target_scale_, net_, module_, history_
         self.validation_fraction = validation_fraction
         self.early_stopping = early_stopping
         self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
         self.callbacks = callbacks
         self.warm_start = warm_start
         self.verbose = verbose

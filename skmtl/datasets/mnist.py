@@ -10,31 +10,17 @@
 from __future__ import annotations
 
 import gzip
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import check_random_state
 
+from skmtl.datasets._home import get_data_home
+
 __all__ = ["load_mnist", "make_grouped_mnist_tasks", "make_multimnist", "read_idx"]
 
 _PARTS = {"train": "train", "test": "t10k"}
-
-
-def _data_home(data_home=None) -> Path:
-    if data_home is not None:
-        return Path(data_home).expanduser()
-    try:  # the package-wide setting, once it exists
-        from skmtl.datasets import get_data_home
-    except ImportError:  # pragma: no cover - fallback while the package is being assembled
-        get_data_home = None
-    if get_data_home is not None:
-        return Path(get_data_home())
-    env = os.environ.get("SKMTL_DATA_HOME")
-    if env:
-        return Path(env).expanduser()
-    return Path("~/skmtl_data").expanduser()
 
 
 def read_idx(path) -> np.ndarray:
@@ -121,7 +107,7 @@ def load_mnist(data_home=None, *, subset="all", return_images=False):
     """
     if subset not in ("all", "train", "test"):
         raise ValueError(f"subset must be 'all', 'train' or 'test', got {subset!r}")
-    folder = _data_home(data_home) / "mnist"
+    folder = get_data_home(data_home) / "mnist"
     parts = ["train", "test"] if subset == "all" else [subset]
     Xs, ys = [], []
     for part in parts:
