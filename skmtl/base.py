@@ -278,6 +278,10 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         "random_state": ["random_state"],
     }
 
+    #: parameters holding layer widths (checked at fit: a sequence of positive ints)
+    _layer_size_params = ()
+    #: those of them that may also be None
+    _optional_layer_size_params = ()
     #: the skorch net class trained (a mixin may substitute e.g. an AccelerateMixin subclass)
     _net_class = TaskNet
     #: tasks must share one feature space (set by estimators whose model needs it)
@@ -295,6 +299,15 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
 
     def _check_params(self):
         """Extra parameter checks of a subclass (raise ValueError)."""
+
+    def _check_layer_sizes(self):
+        """Every parameter named in ``_layer_size_params`` is a sequence of positive ints."""
+        for name in self._layer_size_params:
+            sizes = getattr(self, name)
+            if sizes is None and name in self._optional_layer_size_params:
+                continue
+            if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
+                raise ValueError(f"{name} must be a sequence of positive ints, got {sizes!r}")
 
     def _build_criterion(self, spec):
         raise NotImplementedError
@@ -486,6 +499,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         parameters as they are (HIB's second stage).
         """
         self._validate_params()
+        self._check_layer_sizes()
         self._check_params()
         config = self._training_config()
         warm = stage is not None or (bool(self.warm_start) and self.__sklearn_is_fitted__())

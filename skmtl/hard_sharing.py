@@ -12,7 +12,8 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from skmtl.base import LatentTransformerMixin, MultiTaskClassifier, MultiTaskRegressor
-from skmtl.nn.hard_sharing import _ACTIVATIONS, HardSharingModule
+from skmtl.nn.hard_sharing import HardSharingModule
+from skmtl.nn.mlp import ACTIVATIONS
 
 __all__ = ["HardSharingRegressor", "HardSharingClassifier"]
 
@@ -65,6 +66,9 @@ class _HardSharingMixin:
     :class:`skmtl.base.LatentTransformerMixin`.
     """
 
+    _layer_size_params = ("hidden_layer_sizes", "head_hidden_sizes", "conv_channels")
+    _optional_layer_size_params = ("conv_channels",)
+
     _hs_constraints = {
         "hidden_layer_sizes": ["array-like"],
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -73,7 +77,7 @@ class _HardSharingMixin:
         "image_shape": ["array-like", None],
         "n_channels": [Interval(Integral, 1, None, closed="left")],
         "conv_channels": ["array-like", None],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
@@ -88,22 +92,12 @@ class _HardSharingMixin:
                 "heads='per_output' is for regression (one head per target column); a "
                 "classifier's outputs are one task's class logits: use heads='multi'"
             )
-        for name in ("hidden_layer_sizes", "head_hidden_sizes"):
-            sizes = getattr(self, name)
-            if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-                raise ValueError(f"{name} must be a sequence of positive ints, got {sizes!r}")
         if self.image_shape is not None:
             shape = tuple(self.image_shape)
             if len(shape) != 2 or not all(isinstance(s, Integral) and s >= 2 for s in shape):
                 raise ValueError(
                     f"image_shape must be (height, width) with sizes >= 2, got {self.image_shape!r}"
                 )
-        if self.conv_channels is not None and not all(
-            isinstance(c, Integral) and c >= 1 for c in self.conv_channels
-        ):
-            raise ValueError(
-                f"conv_channels must be a sequence of positive ints, got {self.conv_channels!r}"
-            )
 
     def _build_module(self, spec):
         if self.image_shape is not None:

@@ -15,7 +15,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from skmtl.base import LatentTransformerMixin, MultiTaskClassifier, MultiTaskRegressor
 from skmtl.interpret.hib import cluster_tasks, noise_dissimilarity, plot_task_dissimilarity
-from skmtl.nn.hib import _ACTIVATIONS, GaussianNLL, HierarchicalIBModule
+from skmtl.nn.hib import GaussianNLL, HierarchicalIBModule
+from skmtl.nn.mlp import ACTIVATIONS
 from skmtl.tasks import as_tasks
 
 __all__ = ["HierarchicalIBClassifier", "HierarchicalIBRegressor"]
@@ -117,6 +118,7 @@ class _HIBMixin:
     """Parameters, module construction, two-stage fit and task-similarity helpers."""
 
     _require_same_n_features = True
+    _layer_size_params = ("hidden_layer_sizes", "head_hidden_layer_sizes")
 
     _hib_constraints = {
         "latent_dim": [Interval(Integral, 1, None, closed="left")],
@@ -130,7 +132,7 @@ class _HIBMixin:
         "noise_refit_epochs": [Interval(Integral, 0, None, closed="left"), None],
         "log_var_lr_scale": [Interval(Real, 0, None, closed="neither")],
         "scale_inputs": ["boolean"],
-        "activation": [StrOptions(set(_ACTIVATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
     }
 
     @property
@@ -139,10 +141,6 @@ class _HIBMixin:
 
     def _check_params(self):
         _check_beta(self.beta)
-        for name in ("hidden_layer_sizes", "head_hidden_layer_sizes"):
-            sizes = getattr(self, name)
-            if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-                raise ValueError(f"{name} must be a sequence of positive ints, got {sizes!r}")
 
     def _build_module(self, spec):
         beta = _check_beta(self.beta, spec.n_tasks)

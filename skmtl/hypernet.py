@@ -97,6 +97,7 @@ target_scale_, net_, module_, history_
 
     _uses_metadata = True
     _require_same_n_features = True
+    _layer_size_params = ("hidden_layer_sizes",)
 
     def __init__(
         self,
@@ -154,11 +155,6 @@ target_scale_, net_, module_, history_
         self.random_state = random_state
 
     def _check_params(self):
-        sizes = self.hidden_layer_sizes
-        if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}"
-            )
         if self.use_embeddings and self.embedding_dim == 0:
             raise ValueError(
                 "embedding_dim=0 leaves no task embeddings; set use_embeddings=False for "

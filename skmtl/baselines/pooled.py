@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
 import torch
 from sklearn.utils._param_validation import StrOptions
@@ -213,6 +211,7 @@ target_scale_, net_, module_, history_
         "task_encoding": [StrOptions({"none", "onehot", "metadata"})],
         "scaling": [StrOptions({"pooled", "task"})],
     }
+    _layer_size_params = ("hidden_layer_sizes",)
 
     def __init__(
         self,
@@ -264,13 +263,6 @@ target_scale_, net_, module_, history_
     @property
     def _uses_metadata(self):
         return self.task_encoding == "metadata"
-
-    def _check_params(self):
-        sizes = self.hidden_layer_sizes
-        if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a sequence of positive ints, got {sizes!r}"
-            )
 
     def _build_module(self, spec):
         if self.task_encoding == "metadata" and spec.metadata is None:

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from skmtl.nn._gather import take_rows
+from skmtl.nn.mlp import MLP, make_activation, per_task_outputs
 
 __all__ = [
     "PAPER_CONV_CHANNELS",
@@ -32,24 +33,6 @@ __all__ = [
 #: Output channels of the convolutional encoder in the study's Table 2 (for 64 x 64 images).
 PAPER_CONV_CHANNELS = (32, 32, 64, 128, 256, 256)
 
-_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "elu": nn.ELU, "gelu": nn.GELU}
-
-
-def make_activation(name):
-    """Return a fresh activation module from its name (``relu``, ``tanh``, ``elu``, ``gelu``).
-
-    Examples
-    --------
-    >>> make_activation("tanh")
-    Tanh()
-    """
-    try:
-        return _ACTIVATIONS[name]()
-    except KeyError:
-        raise ValueError(
-            f"activation must be one of {sorted(_ACTIVATIONS)}, got {name!r}"
-        ) from None
-
 
 def _fit_width(X, width):
     """Cut padding columns beyond ``width``, or zero-pad a narrower batch up to ``width``.
@@ -60,39 +43,6 @@ def _fit_width(X, width):
     if X.shape[1] >= width:
         return X[:, :width]
     return nn.functional.pad(X, (0, width - X.shape[1]))
-
-
-class MLP(nn.Sequential):
-    """Fully connected network: ``Linear -> act (-> dropout)`` per hidden layer, linear output.
-
-    Parameters
-    ----------
-    in_features : int
-    hidden_layer_sizes : sequence of int
-        May be empty (a single linear layer).
-    out_features : int
-    activation : str, default="relu"
-    dropout : float, default=0.0
-
-    Examples
-    --------
-    >>> import torch
-    >>> MLP(4, (8, 8), 2)(torch.zeros(3, 4)).shape
-    torch.Size([3, 2])
-    """
-
-    def __init__(
-        self, in_features, hidden_layer_sizes, out_features, activation="relu", dropout=0.0
-    ):
-        layers = []
-        width = in_features
-        for h in hidden_layer_sizes:
-            layers += [nn.Linear(width, int(h)), make_activation(activation)]
-            if dropout:
-                layers.append(nn.Dropout(dropout))
-            width = int(h)
-        layers.append(nn.Linear(width, out_features))
-        super().__init__(*layers)
 
 
 class MLPEncoder(nn.Module):
@@ -300,20 +250,9 @@ class HardSharingModule(nn.Module):
             full = self.heads[0](z)
             out = full.gather(1, self._index[task])
             return out * self._valid[task].to(out.dtype)
-        tasks = torch.unique(task)
-        if len(tasks) == 1:
-            t = int(tasks[0])
-            out = self._task_head(t, z)
-            if out.shape[1] < self.max_outputs:
-                out = nn.functional.pad(out, (0, self.max_outputs - out.shape[1]))
-            return out
-        if self.heads_mode == "multi":
+        if self.heads_mode == "multi" and torch.unique(task).numel() > 1:
             return self._stacked_heads(z, task)
-        out = z.new_zeros((z.shape[0], self.max_outputs))
-        for t in tasks.tolist():
-            rows = task == t
-            out[rows, : self.n_outputs[t]] = self._task_head(t, z[rows])
-        return out
+        return per_task_outputs(self._task_head, z, task, self.n_outputs)
 
     def _stacked_heads(self, z, task):
         """Every row through its own task's head in one batched pass (no loop over tasks).

@@ -24,57 +24,13 @@ import torch
 from torch import nn
 
 from skmtl.nn._gather import take_rows
+from skmtl.nn.mlp import MLP, per_task_outputs
 
 __all__ = [
     "GaussianNLL",
     "HierarchicalIBModule",
     "gaussian_kl_to_centered_prior",
-    "make_mlp",
 ]
-
-_ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU}
-
-
-def make_mlp(
-    n_in: int, hidden_layer_sizes: Sequence[int], n_out: int, activation: str = "relu"
-) -> nn.Sequential:
-    """Build ``Linear -> act -> ... -> Linear`` with the given hidden sizes.
-
-    Parameters
-    ----------
-    n_in : int
-        Input width.
-    hidden_layer_sizes : sequence of int
-        Widths of the hidden layers (empty for a single linear layer).
-    n_out : int
-        Output width (no activation after the last layer).
-    activation : {"relu", "tanh", "gelu", "elu"}
-        Activation after every hidden layer.
-
-    Returns
-    -------
-    torch.nn.Sequential
-
-    Examples
-    --------
-    >>> make_mlp(784, (32, 32), 4)
-    Sequential(
-      (0): Linear(in_features=784, out_features=32, bias=True)
-      (1): ReLU()
-      (2): Linear(in_features=32, out_features=32, bias=True)
-      (3): ReLU()
-      (4): Linear(in_features=32, out_features=4, bias=True)
-    )
-    """
-    if activation not in _ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(_ACTIVATIONS)}, got {activation!r}")
-    layers: list[nn.Module] = []
-    width = int(n_in)
-    for h in hidden_layer_sizes:
-        layers += [nn.Linear(width, int(h)), _ACTIVATIONS[activation]()]
-        width = int(h)
-    layers.append(nn.Linear(width, int(n_out)))
-    return nn.Sequential(*layers)
 
 
 def gaussian_kl_to_centered_prior(
@@ -214,7 +170,7 @@ class HierarchicalIBModule(nn.Module):
             raise ValueError("beta must be >= 0")
         self.register_buffer("beta", beta_t)
 
-        self.encoder = make_mlp(n_features, hidden_layer_sizes, latent_dim, activation)
+        self.encoder = MLP(n_features, hidden_layer_sizes, latent_dim, activation)
         if learn_noise:
             init = torch.randn(n_tasks, latent_dim) * float(noise_init_std)
         else:
@@ -226,7 +182,7 @@ class HierarchicalIBModule(nn.Module):
         # variational marginal q_j = N(0, diag(exp(prior_log_var[j]))), mean frozen at 0
         self.prior_log_var_raw = nn.Parameter(torch.zeros(n_tasks, latent_dim))
         self.heads = nn.ModuleList(
-            make_mlp(latent_dim, head_hidden_layer_sizes, k, activation) for k in n_outputs
+            MLP(latent_dim, head_hidden_layer_sizes, k, activation) for k in n_outputs
         )
 
     # ------------------------------------------------------------------ helpers
@@ -311,18 +267,7 @@ class HierarchicalIBModule(nn.Module):
         >>> m.heads_forward(torch.zeros(2, 2), torch.tensor([0, 1])).shape
         torch.Size([2, 3])
         """
-        tasks = torch.unique(task)
-        if tasks.numel() == 1:
-            t = int(tasks.item())
-            out = self.heads[t](w)
-            if out.shape[1] < self.max_outputs:
-                out = nn.functional.pad(out, (0, self.max_outputs - out.shape[1]))
-            return out
-        out = w.new_zeros(w.shape[0], self.max_outputs)
-        for t in tasks.tolist():
-            rows = task == t
-            out[rows, : self.n_outputs[t]] = self.heads[t](w[rows])
-        return out
+        return per_task_outputs(lambda t, rows: self.heads[t](rows), w, task, self.n_outputs)
 
     # ------------------------------------------------------------------ forward
     def forward(self, X: torch.Tensor, task: torch.Tensor, mask: torch.Tensor | None = None):
