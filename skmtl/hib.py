@@ -52,7 +52,9 @@ _MODEL_PARAMS_DOC = """
         Learning-rate multiplier of the noise (and prior) log-variances relative to ``lr``.
         The paper trains 60,000 images for 25-100 epochs with one learning rate; with fewer
         steps the variances need to move faster to open or close latent dimensions. Set 1.0
-        for the paper's single learning rate.
+        for the paper's single learning rate. Implemented as an optimizer parameter group
+        (skorch's ``optimizer__param_groups``) with learning rate ``lr * log_var_lr_scale``,
+        so it is an exact multiplier under every ``optimizer``.
     scale_inputs : bool, default=True
         Standardise every task's inputs with its training mean and std. Set False for pixel
         inputs already in [0, 1] (as the paper's MNIST experiments).
@@ -156,8 +158,14 @@ class _HIBMixin:
             noise_init_std=self.noise_init_std,
             fixed_noise_log_var=self.fixed_noise_log_var,
             activation=self.activation,
-            log_var_lr_scale=self.log_var_lr_scale,
         )
+
+    def _optimizer_param_groups(self):
+        # the log-variances learn log_var_lr_scale times faster: their own parameter group
+        if self.log_var_lr_scale == 1:
+            return ()
+        lr = self.lr * self.log_var_lr_scale
+        return (("noise_log_var", {"lr": lr}), ("prior_log_var", {"lr": lr}))
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, metadata=None):

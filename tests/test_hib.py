@@ -97,7 +97,7 @@ def test_fixed_noise_two_stage_protocol():
     assert not torch.allclose(heads_a, heads_b)
     # after fit the encoder is trainable again and the noise fixed (for warm starts)
     assert all(p.requires_grad for p in both.module_.encoder.parameters())
-    assert not both.module_.noise_log_var_raw.requires_grad
+    assert not both.module_.noise_log_var.requires_grad
 
 
 def test_input_errors():

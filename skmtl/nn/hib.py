@@ -102,12 +102,9 @@ class HierarchicalIBModule(nn.Module):
         ``sigma^2 = e``, i.e. log-variance 1).
     activation : str, default="relu"
         Activation of the encoder's and heads' hidden layers.
-    log_var_lr_scale : float, default=1.0
-        Learning-rate multiplier of the noise and prior log-variances. Adam's step does not
-        depend on the gradient's scale, so this is implemented by storing
-        ``log_var / log_var_lr_scale`` as the raw parameter: the log-variances then move
-        ``log_var_lr_scale`` times faster than the network weights. Useful when few
-        optimisation steps are affordable (the paper trains for tens of thousands of steps).
+    A learning-rate multiplier for the log-variances (``log_var_lr_scale`` of the
+    estimators) is an optimizer parameter group on ``noise_log_var`` and
+    ``prior_log_var`` (skorch's ``optimizer__param_groups``), not part of the module.
 
     Notes
     -----
@@ -140,7 +137,6 @@ class HierarchicalIBModule(nn.Module):
         noise_init_std: float = 0.01,
         fixed_noise_log_var: float = 1.0,
         activation: str = "relu",
-        log_var_lr_scale: float = 1.0,
     ):
         super().__init__()
         n_outputs = [int(k) for k in n_outputs]
@@ -154,9 +150,6 @@ class HierarchicalIBModule(nn.Module):
         self.noise = bool(noise)
         self.learn_noise = bool(learn_noise)
         self.max_outputs = max(n_outputs)
-        if not float(log_var_lr_scale) > 0:
-            raise ValueError(f"log_var_lr_scale must be > 0, got {log_var_lr_scale}")
-        self.log_var_lr_scale = float(log_var_lr_scale)
 
         beta_t = torch.as_tensor(beta, dtype=torch.float32).flatten()
         if beta_t.numel() == 1:
@@ -175,27 +168,16 @@ class HierarchicalIBModule(nn.Module):
             init = torch.randn(n_tasks, latent_dim) * float(noise_init_std)
         else:
             init = torch.full((n_tasks, latent_dim), float(fixed_noise_log_var))
-        scale = self.log_var_lr_scale
-        self.noise_log_var_raw = nn.Parameter(
-            init / scale, requires_grad=self.learn_noise and self.noise
-        )
-        # variational marginal q_j = N(0, diag(exp(prior_log_var[j]))), mean frozen at 0
-        self.prior_log_var_raw = nn.Parameter(torch.zeros(n_tasks, latent_dim))
+        #: noise log-variances ``log sigma^2_{j,i}`` (n_tasks, D)
+        self.noise_log_var = nn.Parameter(init, requires_grad=self.learn_noise and self.noise)
+        #: log-variances ``log xi^2_{j,i}`` of the variational marginals
+        #: q_j = N(0, diag(exp(prior_log_var[j]))), mean frozen at 0 (n_tasks, D)
+        self.prior_log_var = nn.Parameter(torch.zeros(n_tasks, latent_dim))
         self.heads = nn.ModuleList(
             MLP(latent_dim, head_hidden_layer_sizes, k, activation) for k in n_outputs
         )
 
     # ------------------------------------------------------------------ helpers
-    @property
-    def noise_log_var(self) -> torch.Tensor:
-        """Noise log-variances ``log sigma^2_{j,i}`` (n_tasks, D)."""
-        return self.noise_log_var_raw * self.log_var_lr_scale
-
-    @property
-    def prior_log_var(self) -> torch.Tensor:
-        """Log-variances ``log xi^2_{j,i}`` of the variational marginals q_j (n_tasks, D)."""
-        return self.prior_log_var_raw * self.log_var_lr_scale
-
     def set_trainable(self, *, encoder: bool | None = None, noise: bool | None = None) -> None:
         """Freeze or unfreeze the encoder and the noise log-variances.
 
@@ -213,7 +195,7 @@ class HierarchicalIBModule(nn.Module):
             for p in self.encoder.parameters():
                 p.requires_grad_(bool(encoder))
         if noise is not None:
-            self.noise_log_var_raw.requires_grad_(bool(noise) and self.noise)
+            self.noise_log_var.requires_grad_(bool(noise) and self.noise)
 
     def encode(self, X: torch.Tensor, task=None, mask=None) -> torch.Tensor:
         """Task-agnostic representation ``Z = f_theta(X)`` of shape (B, D).
