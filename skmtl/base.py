@@ -293,6 +293,49 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     #: task kind used by the validation score
     _task_kind = "classification"
 
+    def __init__(
+        self,
+        *,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=128,
+        batching="task",
+        task_sampling="proportional",
+        tasks_per_step=None,
+        steps_per_epoch=None,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        tol=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        # the one place the training parameters are stored; every estimator's own
+        # __init__ lists them with its defaults (scikit-learn reads the signature)
+        self.lr = lr
+        self.max_epochs = max_epochs
+        self.batch_size = batch_size
+        self.batching = batching
+        self.task_sampling = task_sampling
+        self.tasks_per_step = tasks_per_step
+        self.steps_per_epoch = steps_per_epoch
+        self.optimizer = optimizer
+        self.weight_decay = weight_decay
+        self.validation_fraction = validation_fraction
+        self.early_stopping = early_stopping
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+        self.random_state = random_state
+
     # ----------------------------------------------------------- subclass hooks
     def _build_module(self, spec):  # pragma: no cover - abstract
         raise NotImplementedError

@@ -81,6 +81,67 @@ class _HardSharingMixin:
         "dropout": [Interval(Real, 0, 1, closed="left")],
     }
 
+    def __init__(
+        self,
+        hidden_layer_sizes=(256, 256),
+        *,
+        latent_dim=10,
+        head_hidden_sizes=(300, 300, 300),
+        heads="multi",
+        image_shape=None,
+        n_channels=1,
+        conv_channels=None,
+        activation="relu",
+        dropout=0.0,
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=256,
+        batching="task",
+        task_sampling="proportional",
+        tasks_per_step=None,
+        steps_per_epoch=None,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        tol=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        super().__init__(
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            batching=batching,
+            task_sampling=task_sampling,
+            tasks_per_step=tasks_per_step,
+            steps_per_epoch=steps_per_epoch,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+        )
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.latent_dim = latent_dim
+        self.head_hidden_sizes = head_hidden_sizes
+        self.heads = heads
+        self.image_shape = image_shape
+        self.n_channels = n_channels
+        self.conv_channels = conv_channels
+        self.activation = activation
+        self.dropout = dropout
+
     @property
     def _scale_inputs(self):
         # pixels keep their [0, 1] range; tabular inputs are standardised per task
@@ -169,65 +230,6 @@ class HardSharingRegressor(_HardSharingMixin, LatentTransformerMixin, MultiTaskR
         **_HardSharingMixin._hs_constraints,
     }
 
-    def __init__(
-        self,
-        hidden_layer_sizes=(256, 256),
-        latent_dim=10,
-        head_hidden_sizes=(300, 300, 300),
-        heads="multi",
-        image_shape=None,
-        n_channels=1,
-        conv_channels=None,
-        activation="relu",
-        dropout=0.0,
-        *,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=256,
-        batching="task",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.latent_dim = latent_dim
-        self.head_hidden_sizes = head_hidden_sizes
-        self.heads = heads
-        self.image_shape = image_shape
-        self.n_channels = n_channels
-        self.conv_channels = conv_channels
-        self.activation = activation
-        self.dropout = dropout
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
-
 
 class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTaskClassifier):
     __doc__ = (
@@ -265,62 +267,3 @@ class HardSharingClassifier(_HardSharingMixin, LatentTransformerMixin, MultiTask
         **MultiTaskClassifier._parameter_constraints,
         **_HardSharingMixin._hs_constraints,
     }
-
-    def __init__(
-        self,
-        hidden_layer_sizes=(256, 256),
-        latent_dim=10,
-        head_hidden_sizes=(300, 300, 300),
-        heads="multi",
-        image_shape=None,
-        n_channels=1,
-        conv_channels=None,
-        activation="relu",
-        dropout=0.0,
-        *,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=256,
-        batching="task",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.latent_dim = latent_dim
-        self.head_hidden_sizes = head_hidden_sizes
-        self.heads = heads
-        self.image_shape = image_shape
-        self.n_channels = n_channels
-        self.conv_channels = conv_channels
-        self.activation = activation
-        self.dropout = dropout
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state

@@ -137,6 +137,73 @@ class _HIBMixin:
         "activation": [StrOptions(set(ACTIVATIONS))],
     }
 
+    def __init__(
+        self,
+        latent_dim=4,
+        *,
+        beta=0.1,
+        hidden_layer_sizes=(32, 32),
+        head_hidden_layer_sizes=(),
+        noise=True,
+        learn_noise=True,
+        noise_init_std=0.01,
+        fixed_noise_log_var=1.0,
+        noise_refit_epochs=None,
+        log_var_lr_scale=10.0,
+        scale_inputs=True,
+        activation="relu",
+        lr=1e-3,
+        max_epochs=100,
+        batch_size=128,
+        batching="mixed",
+        task_sampling="proportional",
+        tasks_per_step=None,
+        steps_per_epoch=None,
+        optimizer="adam",
+        weight_decay=0.0,
+        validation_fraction=0.1,
+        early_stopping=True,
+        n_iter_no_change=10,
+        tol=None,
+        callbacks=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+        random_state=None,
+    ):
+        super().__init__(
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            batching=batching,
+            task_sampling=task_sampling,
+            tasks_per_step=tasks_per_step,
+            steps_per_epoch=steps_per_epoch,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+        )
+        self.latent_dim = latent_dim
+        self.beta = beta
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.head_hidden_layer_sizes = head_hidden_layer_sizes
+        self.noise = noise
+        self.learn_noise = learn_noise
+        self.noise_init_std = noise_init_std
+        self.fixed_noise_log_var = fixed_noise_log_var
+        self.noise_refit_epochs = noise_refit_epochs
+        self.log_var_lr_scale = log_var_lr_scale
+        self.scale_inputs = scale_inputs
+        self.activation = activation
+
     @property
     def _scale_inputs(self):
         return bool(self.scale_inputs)
@@ -303,71 +370,6 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         **_HIBMixin._hib_constraints,
     }
 
-    def __init__(
-        self,
-        latent_dim=4,
-        beta=0.1,
-        hidden_layer_sizes=(32, 32),
-        head_hidden_layer_sizes=(),
-        noise=True,
-        learn_noise=True,
-        noise_init_std=0.01,
-        fixed_noise_log_var=1.0,
-        noise_refit_epochs=None,
-        log_var_lr_scale=10.0,
-        scale_inputs=True,
-        activation="relu",
-        *,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=128,
-        batching="mixed",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-    ):
-        self.latent_dim = latent_dim
-        self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.head_hidden_layer_sizes = head_hidden_layer_sizes
-        self.noise = noise
-        self.learn_noise = learn_noise
-        self.noise_init_std = noise_init_std
-        self.fixed_noise_log_var = fixed_noise_log_var
-        self.noise_refit_epochs = noise_refit_epochs
-        self.log_var_lr_scale = log_var_lr_scale
-        self.scale_inputs = scale_inputs
-        self.activation = activation
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
-
 
 class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegressor):
     __doc__ = (
@@ -402,71 +404,6 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
         **_HIBMixin._hib_constraints,
     }
     _task_kind = "regression"
-
-    def __init__(
-        self,
-        latent_dim=4,
-        beta=0.1,
-        hidden_layer_sizes=(32, 32),
-        head_hidden_layer_sizes=(),
-        noise=True,
-        learn_noise=True,
-        noise_init_std=0.01,
-        fixed_noise_log_var=1.0,
-        noise_refit_epochs=None,
-        log_var_lr_scale=10.0,
-        scale_inputs=True,
-        activation="relu",
-        *,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=128,
-        batching="mixed",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
-    ):
-        self.latent_dim = latent_dim
-        self.beta = beta
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.head_hidden_layer_sizes = head_hidden_layer_sizes
-        self.noise = noise
-        self.learn_noise = learn_noise
-        self.noise_init_std = noise_init_std
-        self.fixed_noise_log_var = fixed_noise_log_var
-        self.noise_refit_epochs = noise_refit_epochs
-        self.log_var_lr_scale = log_var_lr_scale
-        self.scale_inputs = scale_inputs
-        self.activation = activation
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
 
     def _build_criterion(self, spec):
         return GaussianNLL(spec.n_outputs)

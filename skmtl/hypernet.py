@@ -102,13 +102,13 @@ target_scale_, net_, module_, history_
     def __init__(
         self,
         hidden_layer_sizes=(32, 32, 32),
+        *,
         embedding_dim=10,
         hyper_layers=1,
         hyper_width=32,
         compress=True,
         use_embeddings=True,
         scaling="pooled",
-        *,
         lr=1e-3,
         max_epochs=2000,
         batch_size=64,
@@ -128,6 +128,26 @@ target_scale_, net_, module_, history_
         device="cpu",
         random_state=None,
     ):
+        super().__init__(
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            batching=batching,
+            task_sampling=task_sampling,
+            tasks_per_step=tasks_per_step,
+            steps_per_epoch=steps_per_epoch,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.embedding_dim = embedding_dim
         self.hyper_layers = hyper_layers
@@ -135,24 +155,6 @@ target_scale_, net_, module_, history_
         self.compress = compress
         self.use_embeddings = use_embeddings
         self.scaling = scaling
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
 
     def _check_params(self):
         if self.use_embeddings and self.embedding_dim == 0:

@@ -202,6 +202,7 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
     def __init__(
         self,
         embedding_dim=128,
+        *,
         n_shared=128,
         hidden_dim=128,
         n_encoder_layers=10,
@@ -217,7 +218,6 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         von_neumann_weight=0.0,
         aggregation="mean",
         n_concept_variables=5,
-        *,
         lr=1e-3,
         max_epochs=100,
         batch_size=128,
@@ -237,6 +237,26 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         device="cpu",
         random_state=None,
     ):
+        super().__init__(
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            batching=batching,
+            task_sampling=task_sampling,
+            tasks_per_step=tasks_per_step,
+            steps_per_epoch=steps_per_epoch,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+        )
         self.embedding_dim = embedding_dim
         self.n_shared = n_shared
         self.hidden_dim = hidden_dim
@@ -253,24 +273,6 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         self.von_neumann_weight = von_neumann_weight
         self.aggregation = aggregation
         self.n_concept_variables = n_concept_variables
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
 
     @classmethod
     def from_preset(cls, preset="small", **params):

@@ -26,7 +26,9 @@ class ToyModule(nn.Module):
         return torch.relu(torch.einsum("bf,bfh->bh", X * mask, W))
 
 
-class ToyClassifier(MultiTaskClassifier):
+class _Toy:
+    """The toy's parameters and module, shared by the classifier and the regressor."""
+
     def __init__(
         self,
         hidden=16,
@@ -50,32 +52,35 @@ class ToyClassifier(MultiTaskClassifier):
         device="cpu",
         random_state=None,
     ):
+        super().__init__(
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            batching=batching,
+            task_sampling=task_sampling,
+            tasks_per_step=tasks_per_step,
+            steps_per_epoch=steps_per_epoch,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+        )
         self.hidden = hidden
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
 
     def _build_module(self, spec):
         return ToyModule(spec, self.hidden)
 
 
-class ToyRegressor(MultiTaskRegressor):
-    __init__ = ToyClassifier.__init__
+class ToyClassifier(_Toy, MultiTaskClassifier):
+    pass
 
-    def _build_module(self, spec):
-        return ToyModule(spec, self.hidden)
+
+class ToyRegressor(_Toy, MultiTaskRegressor):
+    pass

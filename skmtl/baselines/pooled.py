@@ -216,9 +216,9 @@ target_scale_, net_, module_, history_
     def __init__(
         self,
         hidden_layer_sizes=(32, 32, 32),
+        *,
         task_encoding="none",
         scaling="pooled",
-        *,
         lr=1e-3,
         max_epochs=2000,
         batch_size=64,
@@ -238,27 +238,29 @@ target_scale_, net_, module_, history_
         device="cpu",
         random_state=None,
     ):
+        super().__init__(
+            lr=lr,
+            max_epochs=max_epochs,
+            batch_size=batch_size,
+            batching=batching,
+            task_sampling=task_sampling,
+            tasks_per_step=tasks_per_step,
+            steps_per_epoch=steps_per_epoch,
+            optimizer=optimizer,
+            weight_decay=weight_decay,
+            validation_fraction=validation_fraction,
+            early_stopping=early_stopping,
+            n_iter_no_change=n_iter_no_change,
+            tol=tol,
+            callbacks=callbacks,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            random_state=random_state,
+        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.task_encoding = task_encoding
         self.scaling = scaling
-        self.lr = lr
-        self.max_epochs = max_epochs
-        self.batch_size = batch_size
-        self.batching = batching
-        self.task_sampling = task_sampling
-        self.tasks_per_step = tasks_per_step
-        self.steps_per_epoch = steps_per_epoch
-        self.optimizer = optimizer
-        self.weight_decay = weight_decay
-        self.validation_fraction = validation_fraction
-        self.early_stopping = early_stopping
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.callbacks = callbacks
-        self.warm_start = warm_start
-        self.verbose = verbose
-        self.device = device
-        self.random_state = random_state
 
     @property
     def _uses_metadata(self):
