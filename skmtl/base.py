@@ -16,6 +16,8 @@ A concrete estimator subclasses one of the last two, declares its parameters in
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import warnings
 from numbers import Integral, Real
 
@@ -47,6 +49,7 @@ __all__ = [
     "MultiTaskClassifier",
     "MultiTaskRegressor",
     "LatentTransformerMixin",
+    "training_parameters",
     "OPTIMIZERS",
 ]
 
@@ -315,8 +318,8 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         device="cpu",
         random_state=None,
     ):
-        # the one place the training parameters are stored; every estimator's own
-        # __init__ lists them with its defaults (scikit-learn reads the signature)
+        # the one place the training parameters are declared and stored; estimators add
+        # them to their own __init__ with @training_parameters(their defaults)
         self.lr = lr
         self.max_epochs = max_epochs
         self.batch_size = batch_size
@@ -631,6 +634,55 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         width = next((o.shape[1] for o in outs if o is not None), 0)
         arrays = [np.zeros((0, width)) if o is None else o.numpy().astype(np.float64) for o in outs]
         return self._format(arrays, single)
+
+
+def training_parameters(**defaults):
+    """Class decorator: give an estimator's ``__init__`` the shared training parameters.
+
+    The decorated ``__init__`` stores the model's own parameters only; the decorator
+    adds every parameter of :meth:`MultiTaskNetEstimator.__init__` to its signature as
+    keyword-only (with the estimator's ``defaults`` where they differ), so
+    scikit-learn's ``get_params`` / ``clone`` see them, and stores them through the
+    base ``__init__``. The training parameters are thus declared once, in the base.
+
+    Parameters
+    ----------
+    **defaults
+        The estimator's own default of any training parameter.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> @training_parameters(max_epochs=5)
+    ... class Tiny(MultiTaskRegressor):
+    ...     def __init__(self, width=4):
+    ...         self.width = width
+    >>> Tiny(width=2, lr=0.5).get_params()["max_epochs"], Tiny(lr=0.5).lr
+    (5, 0.5)
+    >>> str(inspect.signature(Tiny))[:40]
+    '(width=4, *, lr=0.001, max_epochs=5, bat'
+    """
+    base = inspect.signature(MultiTaskNetEstimator.__init__).parameters
+    unknown = set(defaults) - set(base)
+    if unknown:
+        raise TypeError(f"not training parameters: {sorted(unknown)}")
+    shared = [p.replace(default=defaults.get(n, p.default)) for n, p in base.items() if n != "self"]
+
+    def decorate(cls):
+        own_init = cls.__init__
+        own = inspect.signature(own_init)
+
+        @functools.wraps(own_init)
+        def __init__(self, *args, **kwargs):
+            training = {p.name: kwargs.pop(p.name, p.default) for p in shared}
+            own_init(self, *args, **kwargs)
+            MultiTaskNetEstimator.__init__(self, **training)
+
+        __init__.__signature__ = own.replace(parameters=[*own.parameters.values(), *shared])
+        cls.__init__ = __init__
+        return cls
+
+    return decorate
 
 
 class LatentTransformerMixin:

@@ -11,7 +11,12 @@ from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skmtl.base import LatentTransformerMixin, MultiTaskClassifier, MultiTaskRegressor
+from skmtl.base import (
+    LatentTransformerMixin,
+    MultiTaskClassifier,
+    MultiTaskRegressor,
+    training_parameters,
+)
 from skmtl.nn.hard_sharing import HardSharingModule
 from skmtl.nn.mlp import ACTIVATIONS
 
@@ -59,6 +64,7 @@ early_stopping, n_iter_no_change, tol, callbacks, warm_start, verbose, device, r
 """
 
 
+@training_parameters(batch_size=256)
 class _HardSharingMixin:
     """Model parameters and module construction shared by both estimators.
 
@@ -93,45 +99,7 @@ class _HardSharingMixin:
         conv_channels=None,
         activation="relu",
         dropout=0.0,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=256,
-        batching="task",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
     ):
-        super().__init__(
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            batching=batching,
-            task_sampling=task_sampling,
-            tasks_per_step=tasks_per_step,
-            steps_per_epoch=steps_per_epoch,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.latent_dim = latent_dim
         self.head_hidden_sizes = head_hidden_sizes

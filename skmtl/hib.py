@@ -13,7 +13,12 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skmtl.base import LatentTransformerMixin, MultiTaskClassifier, MultiTaskRegressor
+from skmtl.base import (
+    LatentTransformerMixin,
+    MultiTaskClassifier,
+    MultiTaskRegressor,
+    training_parameters,
+)
 from skmtl.interpret.hib import cluster_tasks, noise_dissimilarity, plot_task_dissimilarity
 from skmtl.nn.hib import GaussianNLL, HierarchicalIBModule
 from skmtl.nn.mlp import ACTIVATIONS
@@ -116,6 +121,7 @@ def _check_beta(beta, n_tasks=None):
     return arr
 
 
+@training_parameters(batching="mixed")
 class _HIBMixin:
     """Parameters, module construction, two-stage fit and task-similarity helpers."""
 
@@ -152,45 +158,7 @@ class _HIBMixin:
         log_var_lr_scale=10.0,
         scale_inputs=True,
         activation="relu",
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=128,
-        batching="mixed",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
     ):
-        super().__init__(
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            batching=batching,
-            task_sampling=task_sampling,
-            tasks_per_step=tasks_per_step,
-            steps_per_epoch=steps_per_epoch,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-        )
         self.latent_dim = latent_dim
         self.beta = beta
         self.hidden_layer_sizes = hidden_layer_sizes

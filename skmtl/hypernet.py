@@ -13,13 +13,14 @@ import torch
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from skmtl.base import MultiTaskRegressor
-from skmtl.baselines.pooled import _TRAINING_DOC, PooledScalingMixin
+from skmtl.base import MultiTaskRegressor, training_parameters
+from skmtl.baselines.pooled import _TRAINING_DOC, PAPER_TRAINING, PooledScalingMixin
 from skmtl.nn.hypernet import MultiTaskHypernetwork
 
 __all__ = ["MultiTaskHypernetRegressor"]
 
 
+@training_parameters(**PAPER_TRAINING)
 class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
     __doc__ = (
         """Multi-Task Hypernetwork regressor (optionally driven by task metadata).
@@ -109,45 +110,7 @@ target_scale_, net_, module_, history_
         compress=True,
         use_embeddings=True,
         scaling="pooled",
-        lr=1e-3,
-        max_epochs=2000,
-        batch_size=64,
-        batching="mixed",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.25,
-        early_stopping=True,
-        n_iter_no_change=100,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
     ):
-        super().__init__(
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            batching=batching,
-            task_sampling=task_sampling,
-            tasks_per_step=tasks_per_step,
-            steps_per_epoch=steps_per_epoch,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.embedding_dim = embedding_dim
         self.hyper_layers = hyper_layers

@@ -15,7 +15,7 @@ import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skmtl.base import MultiTaskClassifier
+from skmtl.base import MultiTaskClassifier, training_parameters
 from skmtl.interpret import sve as _interp
 from skmtl.nn.attention import ALPHA_MAX, ALPHA_MIN
 from skmtl.nn.losses import MaskedSquaredHinge
@@ -56,6 +56,7 @@ PRESETS = {
 }
 
 
+@training_parameters(task_sampling="uniform", weight_decay=1e-5)
 class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
     """Multi-task classifier with (shared) variable embeddings — SVE and TOM.
 
@@ -218,45 +219,7 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         von_neumann_weight=0.0,
         aggregation="mean",
         n_concept_variables=5,
-        lr=1e-3,
-        max_epochs=100,
-        batch_size=128,
-        batching="task",
-        task_sampling="uniform",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=1e-5,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
     ):
-        super().__init__(
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            batching=batching,
-            task_sampling=task_sampling,
-            tasks_per_step=tasks_per_step,
-            steps_per_epoch=steps_per_epoch,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-        )
         self.embedding_dim = embedding_dim
         self.n_shared = n_shared
         self.hidden_dim = hidden_dim

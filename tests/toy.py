@@ -3,7 +3,7 @@
 import torch
 from torch import nn
 
-from skmtl.base import MultiTaskClassifier, MultiTaskRegressor
+from skmtl.base import MultiTaskClassifier, MultiTaskRegressor, training_parameters
 
 
 class ToyModule(nn.Module):
@@ -26,52 +26,14 @@ class ToyModule(nn.Module):
         return torch.relu(torch.einsum("bf,bfh->bh", X * mask, W))
 
 
+@training_parameters(lr=1e-2, max_epochs=30, batch_size=32)
 class _Toy:
     """The toy's parameters and module, shared by the classifier and the regressor."""
 
     def __init__(
         self,
         hidden=16,
-        *,
-        lr=1e-2,
-        max_epochs=30,
-        batch_size=32,
-        batching="task",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=10,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
     ):
-        super().__init__(
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            batching=batching,
-            task_sampling=task_sampling,
-            tasks_per_step=tasks_per_step,
-            steps_per_epoch=steps_per_epoch,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-        )
         self.hidden = hidden
 
     def _build_module(self, spec):

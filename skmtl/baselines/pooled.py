@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skmtl._targets import standardise
-from skmtl.base import MultiTaskRegressor
+from skmtl.base import MultiTaskRegressor, training_parameters
 from skmtl.nn.hypernet import TaskConditionedMLP
 from skmtl.tasks import _validate_X
 
@@ -142,6 +142,11 @@ class PooledScalingMixin:
         return pred.ravel() if self.target_1d_ else pred
 
 
+#: training defaults of the hypernetwork paper's models (documented in _TRAINING_DOC)
+PAPER_TRAINING = dict(
+    max_epochs=2000, batch_size=64, batching="mixed", validation_fraction=0.25, n_iter_no_change=100
+)
+
 _TRAINING_DOC = """
     lr : float, default=1e-3
         Adam learning rate (the paper's largest grid value).
@@ -163,6 +168,7 @@ callbacks, warm_start, verbose, device, random_state
 """
 
 
+@training_parameters(**PAPER_TRAINING)
 class SingleNetworkRegressor(PooledScalingMixin, MultiTaskRegressor):
     __doc__ = (
         """One fully connected network for all tasks (STL-naive / STL baselines).
@@ -219,45 +225,7 @@ target_scale_, net_, module_, history_
         *,
         task_encoding="none",
         scaling="pooled",
-        lr=1e-3,
-        max_epochs=2000,
-        batch_size=64,
-        batching="mixed",
-        task_sampling="proportional",
-        tasks_per_step=None,
-        steps_per_epoch=None,
-        optimizer="adam",
-        weight_decay=0.0,
-        validation_fraction=0.25,
-        early_stopping=True,
-        n_iter_no_change=100,
-        tol=None,
-        callbacks=None,
-        warm_start=False,
-        verbose=0,
-        device="cpu",
-        random_state=None,
     ):
-        super().__init__(
-            lr=lr,
-            max_epochs=max_epochs,
-            batch_size=batch_size,
-            batching=batching,
-            task_sampling=task_sampling,
-            tasks_per_step=tasks_per_step,
-            steps_per_epoch=steps_per_epoch,
-            optimizer=optimizer,
-            weight_decay=weight_decay,
-            validation_fraction=validation_fraction,
-            early_stopping=early_stopping,
-            n_iter_no_change=n_iter_no_change,
-            tol=tol,
-            callbacks=callbacks,
-            warm_start=warm_start,
-            verbose=verbose,
-            device=device,
-            random_state=random_state,
-        )
         self.hidden_layer_sizes = hidden_layer_sizes
         self.task_encoding = task_encoding
         self.scaling = scaling
