@@ -27,3 +27,25 @@ def data_home():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def fitted_tiny():
+    """``get(name) -> (estimator, tasks, metadata)``: a tiny estimator fitted once per session.
+
+    For tests that only read a fitted model (predict, pickle, save); a test that changes
+    the estimator must clone it first.
+    """
+    from estimators import multitask_data, tiny_estimators
+    from sklearn.base import clone
+
+    cache = {}
+
+    def get(name):
+        if name not in cache:
+            est = clone(tiny_estimators()[name]).set_params(max_epochs=3)
+            tasks, meta = multitask_data(est, np.random.default_rng(0))
+            cache[name] = (est.fit(tasks, metadata=meta), tasks, meta)
+        return cache[name]
+
+    return get

@@ -134,6 +134,7 @@ def test_regressor():
     assert reg.noise_log_var_.shape == (3, 3)
 
 
+@pytest.mark.slow  # real data: run in CI's slow step
 def test_accuracy_above_chance_on_real_mnist_subset():
     home = os.environ.get("SKMTL_DATA_HOME")
     if not home or not (Path(home) / "mnist" / "t10k-images-idx3-ubyte.gz").exists():

@@ -27,8 +27,8 @@ def _fit(name, rng, **params):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_pickle_round_trip_keeps_predictions(name, rng):
-    est, tasks, _ = _fit(name, rng)
+def test_pickle_round_trip_keeps_predictions(name, fitted_tiny):
+    est, tasks, _ = fitted_tiny(name)
     Xs = [X for X, _ in tasks]
     restored = pickle.loads(pickle.dumps(est))
     for a, b in zip(_outputs(est, Xs), _outputs(restored, Xs)):
@@ -36,8 +36,8 @@ def test_pickle_round_trip_keeps_predictions(name, rng):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_save_load_params_round_trip(name, rng, tmp_path):
-    est, tasks, meta = _fit(name, rng)
+def test_save_load_params_round_trip(name, fitted_tiny, tmp_path):
+    est, tasks, meta = fitted_tiny(name)
     est.save_params(f_params=tmp_path / "p.pt", f_history=tmp_path / "h.json")
     fresh = clone(est).set_params(random_state=123).initialize(tasks, metadata=meta)
     fresh.load_params(f_params=tmp_path / "p.pt", f_history=tmp_path / "h.json")

@@ -218,6 +218,7 @@ def test_plot_attention(fitted):
     assert np.allclose(image, np.stack([a.max(0) for a in fitted.attention_]))
 
 
+@pytest.mark.slow  # real data: run in CI's slow step
 def test_accuracy_above_chance_on_real_pmlb_tasks(data_home):
     from sklearn.model_selection import train_test_split
 
