@@ -80,3 +80,18 @@ def environment(**extra):
     }
     env.update(extra)
     return env
+
+
+def holdout(tasks, test_size=0.2, seed=0, stratify=True):
+    """Hold out ``test_size`` of every task's rows: ``(train, test)`` lists of ``(X, y)``.
+
+    Built on :func:`skmtl.task_train_test_split` (stratified by label for
+    classification tasks, ``floor(test_size * n)`` rows of every task or class held out,
+    every class keeping a training row), so every benchmark splits the same way.
+    """
+    from skmtl import task_train_test_split
+
+    train, test = task_train_test_split(
+        tasks, test_size=test_size, stratify=stratify, random_state=seed
+    )
+    return list(zip(train.Xs, train.ys)), list(zip(test.Xs, test.ys))

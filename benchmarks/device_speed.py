@@ -27,11 +27,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import platform
 import time
 
+import _common
 import numpy as np
 
 
@@ -42,18 +41,6 @@ def _parse(argv=None):
     p.add_argument("--devices", default="cpu,cuda")
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args(argv)
-
-
-def _holdout(tasks, seed=0, frac=0.2):
-    rng = np.random.default_rng(seed)
-    train, test = [], []
-    for X, y in tasks:
-        X, y = np.asarray(X, dtype=np.float64), np.asarray(y)
-        idx = rng.permutation(len(X))
-        k = max(1, int(round(frac * len(X))))
-        train.append((X[idx[k:]], y[idx[k:]]))
-        test.append((X[idx[:k]], y[idx[:k]]))
-    return train, test
 
 
 def _workload(name, scale, seed):
@@ -82,7 +69,7 @@ def _workload(name, scale, seed):
         for X, y in zip(tasks.Xs, tasks.ys):
             idx = rng.permutation(len(y))[: int(cap / 0.8)]
             pairs.append((np.asarray(X)[idx], np.asarray(y)[idx]))
-        train, test = _holdout(pairs, seed)
+        train, test = _common.holdout(pairs, seed=seed)
         mixed = name == "sve_mixed"
         est = SharedVariableEmbeddingClassifier.from_preset(
             "paper",
@@ -99,21 +86,21 @@ def _workload(name, scale, seed):
         n = max(500, int(len(y) * scale))
         groups = [(0, 1), (1, 2), (3, 4), (4, 5), (6, 7)]
         tasks = make_grouped_mnist_tasks(groups, X[:n], y[:n], as_tasks=True)
-        train, test = _holdout(tasks, seed)
+        train, test = _common.holdout(tasks, seed=seed)
         est = HierarchicalIBClassifier(latent_dim=16, hidden_layer_sizes=(256, 128), **common)
         return est, train, test, None
     if name == "hypernet":
         tasks, meta = make_robot_arm_tasks(
             n_tasks=20, n_samples=max(100, int(2000 * scale)), random_state=seed
         )
-        train, test = _holdout(tasks, seed)
+        train, test = _common.holdout(tasks, seed=seed)
         est = MultiTaskHypernetRegressor(batch_size=256, **common)
         return est, train, test, meta
     if name == "hard_sharing":
         rng = np.random.default_rng(seed)
         factors = rng.uniform(-1, 1, size=(max(500, int(20_000 * scale)), 8))
         Y = make_factor_tasks(factors, n_tasks=10, random_state=seed)
-        train, test = _holdout([(factors, Y[:, i]) for i in range(Y.shape[1])], seed)
+        train, test = _common.holdout([(factors, Y[:, i]) for i in range(Y.shape[1])], seed=seed)
         est = HardSharingRegressor(
             hidden_layer_sizes=(256, 256), latent_dim=8, batch_size=256, **common
         )
@@ -151,10 +138,10 @@ def main(argv=None):
     shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
     if "SKMTL_DATA_HOME" not in os.environ and os.path.isdir(shared):
         os.environ["SKMTL_DATA_HOME"] = os.path.normpath(shared)
-    import sklearn
-    import skorch
     import torch
 
+    _common.pin_threads(default=torch.get_num_threads())  # OMP_NUM_THREADS when set
+    emit = _common.JsonEmitter()
     has_cuda = torch.cuda.is_available()
     rows = []
     for name in [w for w in args.workloads.split(",") if w]:
@@ -173,8 +160,7 @@ def main(argv=None):
             row["predict_speedup_cuda_over_cpu"] = round(
                 row["cpu"]["predict_s"] / row["cuda"]["predict_s"], 2
             )
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        rows.append(emit(row))
     summary = {"kind": "summary", "workloads": [r["workload"] for r in rows]}
     task, mixed = (
         next((r for r in rows if r["workload"] == w), None) for w in ("sve_task", "sve_mixed")
@@ -189,20 +175,8 @@ def main(argv=None):
             summary[f"sve_mixed_over_task_rows_per_s_{device}"] = round(
                 mixed[device]["train_rows_per_s"] / task[device]["train_rows_per_s"], 2
             )
-    summary["protocol"] = {
-        "scale": args.scale,
-        "seed": args.seed,
-        "cpu_threads": torch.get_num_threads(),
-        "gpu": torch.cuda.get_device_name(0) if has_cuda else None,
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "skorch": skorch.__version__,
-        },
-    }
-    print(json.dumps(summary), flush=True)
-    return summary
+    summary["protocol"] = _common.environment(scale=args.scale, seed=args.seed)
+    return emit(summary)
 
 
 if __name__ == "__main__":

@@ -15,16 +15,12 @@ Run: ``SKMTL_DATA_HOME=../shared/data python benchmarks/memory_pmlb.py``
 from __future__ import annotations
 
 import argparse
-import json
-import platform
 import resource
 import sys
 import time
 
+import _common  # puts the repository on sys.path
 import numpy as np
-import sklearn
-import skorch
-import torch
 from skorch.callbacks import Callback
 
 from skmtl.datasets import load_pmlb_tasks
@@ -50,7 +46,9 @@ class RSSRecorder(Callback):
         net.history.record("rss_mb", rss_mb())
 
 
-def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None, out=print):
+def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None, out=None):
+    """Fit on every cached PMLB task; ``out(row)`` receives every JSON row (default: print)."""
+    out = out or _common.JsonEmitter()
     t0 = time.perf_counter()
     tasks, info = load_pmlb_tasks(None, min_class_count=2)
     keep = []
@@ -81,7 +79,7 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
     fit_s = time.perf_counter() - t1
     rss = [h["rss_mb"] for h in model.history_]
     for epoch, value in enumerate(rss, 1):
-        out(json.dumps({"epoch": epoch, "rss_mb": round(value, 1)}))
+        out({"epoch": epoch, "rss_mb": round(value, 1)})
     growth = rss[-1] - rss[0]
     peak = peak_rss_mb()
     summary = {
@@ -94,12 +92,7 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
             "model": "SharedVariableEmbeddingClassifier small preset",
             "device": "cpu",
             "filter": info["filter"],
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "skorch": skorch.__version__,
-                "sklearn": sklearn.__version__,
-            },
+            **_common.environment(),
         },
         "rows": int(sum(len(y) for _, y in keep)),
         "load_s": round(load_s, 1),
@@ -112,7 +105,7 @@ def run(rows_per_task=150, epochs=3, growth_mb=64.0, peak_mb=4096.0, limit=None,
         "bounds": {"growth_mb": growth_mb, "peak_mb": peak_mb},
         "within_bounds": bool(growth < growth_mb and peak < peak_mb),
     }
-    out(json.dumps(summary))
+    out(summary)
     return summary
 
 
@@ -125,6 +118,7 @@ def main(argv=None):
     p.add_argument("--growth-mb", type=float, default=64.0)
     p.add_argument("--peak-mb", type=float, default=4096.0)
     args = p.parse_args(argv)
+    _common.pin_threads()
     summary = run(args.rows_per_task, args.epochs, args.growth_mb, args.peak_mb)
     return 0 if summary["within_bounds"] else 1
 

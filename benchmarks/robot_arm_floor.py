@@ -19,17 +19,13 @@ Examples
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _common  # puts the repository on sys.path
+import numpy as np
+from sklearn.neighbors import KNeighborsRegressor
 
-import numpy as np  # noqa: E402
-from sklearn.neighbors import KNeighborsRegressor  # noqa: E402
-
-from skmtl.datasets.synthetic import make_robot_arm_tasks  # noqa: E402
+from skmtl.datasets.synthetic import make_robot_arm_tasks
 
 
 def main(argv=None):
@@ -41,6 +37,7 @@ def main(argv=None):
     p.add_argument("--test-rows", type=int, default=10_000)
     p.add_argument("--neighbors", type=int, nargs="+", default=[20, 50])
     args = p.parse_args(argv)
+    _common.pin_threads()
     t0 = time.perf_counter()
     rows = []
     for seed in range(args.arms):
@@ -71,6 +68,7 @@ def main(argv=None):
             "paper_robot_arm_hypernet_meta": 0.467,
         },
         "protocol": {
+            **_common.environment(),
             "generator": "skmtl.datasets.make_robot_arm_tasks (paper Appendix E), one arm",
             "train_rows": args.train_rows,
             "test_rows": args.test_rows,
@@ -79,8 +77,8 @@ def main(argv=None):
             "wall_s": round(time.perf_counter() - t0, 1),
         },
     }
-    print(json.dumps(out))
-    return out
+    with _common.JsonEmitter() as emit:
+        return emit(out)
 
 
 if __name__ == "__main__":
