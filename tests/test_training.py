@@ -149,3 +149,45 @@ def test_loader_rejects_misspelt_options():
     ds = TaskDataset([np.ones((3, 2))], [np.zeros(3, int)])
     with pytest.raises(TypeError, match="batchig"):
         TaskBatchLoader(ds, batchig="mixed")
+
+
+def test_hib_noise_learning_rate_is_a_parameter_group(rng):
+    from skmtl.hib import HierarchicalIBClassifier
+
+    X = rng.normal(size=(40, 3))
+    tasks = [(X, (X[:, 0] > 0).astype(int)), (X, (X[:, 1] > 0).astype(int))]
+    clf = HierarchicalIBClassifier(latent_dim=2, hidden_layer_sizes=(4,), lr=0.01, max_epochs=1)
+    clf.set_params(log_var_lr_scale=10.0, random_state=0).fit(tasks)
+    named = dict(clf.module_.named_parameters())
+    lr_of = {id(p): g["lr"] for g in clf.net_.optimizer_.param_groups for p in g["params"]}
+    assert lr_of[id(named["noise_log_var"])] == pytest.approx(0.1)
+    assert lr_of[id(named["prior_log_var"])] == pytest.approx(0.1)
+    assert lr_of[id(named["encoder.0.weight"])] == pytest.approx(0.01)
+    clf.set_params(lr=0.02, warm_start=True).fit(tasks)  # the groups follow a new lr
+    lr_of = {id(p): g["lr"] for g in clf.net_.optimizer_.param_groups for p in g["params"]}
+    assert lr_of[id(named["noise_log_var"])] == pytest.approx(0.2)
+    plain = clf.set_params(log_var_lr_scale=1.0, warm_start=False).fit(tasks)
+    assert len(plain.net_.optimizer_.param_groups) == 1
+
+
+def test_hib_second_stage_leaves_the_parameters_alone(rng):
+    from skmtl.hib import HierarchicalIBClassifier
+
+    X = rng.normal(size=(40, 3))
+    tasks = [(X, (X[:, 0] > 0).astype(int)), (X, (X[:, 1] > 0).astype(int))]
+    clf = HierarchicalIBClassifier(
+        latent_dim=2,
+        hidden_layer_sizes=(4,),
+        learn_noise=False,
+        noise_refit_epochs=2,
+        max_epochs=3,
+        early_stopping=False,
+        random_state=0,
+    )
+    before = clf.get_params()
+    clf.fit(tasks)
+    assert clf.get_params() == before  # no max_epochs / warm_start edits between stages
+    assert clf.stage_epochs_ == (3, 2) and clf.n_iter_ == 5
+    # the noise variances moved in stage 2 only (they start at fixed_noise_log_var = 1)
+    assert not np.allclose(clf.noise_log_var_, 1.0)
+    assert not clf.module_.noise_log_var.requires_grad  # frozen again after the fit
