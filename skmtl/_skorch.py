@@ -88,8 +88,15 @@ class TaskNet(NeuralNet):
             ):
                 module.train(training)
 
+    def get_iterator(self, dataset, training=False):
+        iterator = super().get_iterator(dataset, training=training)
+        batch_size = getattr(self, "inference_call", (None, None, None))[2]
+        if not training and batch_size is not None:
+            iterator.batch_size = int(batch_size)  # prediction batches (task_outputs)
+        return iterator
+
     def infer(self, x, **fit_params):
-        method, weights = getattr(self, "inference_call", (None, None))
+        method, weights, _ = getattr(self, "inference_call", (None, None, None))
         if method is None and weights is None:
             return super().infer(x, **fit_params)
         call = _MethodCall(self.module_, method or "forward")
@@ -100,14 +107,14 @@ class TaskNet(NeuralNet):
         return torch.func.functional_call(call, weights, args=(), kwargs=x)
 
     @contextlib.contextmanager
-    def _calling(self, method, weights):
-        self.inference_call = (method, weights)
+    def _calling(self, method, weights, batch_size):
+        self.inference_call = (method, weights, batch_size)
         try:
             yield
         finally:
             del self.inference_call
 
-    def task_outputs(self, dataset, method=None, weights=None):
+    def task_outputs(self, dataset, method=None, weights=None, batch_size=None):
         """The module's (first) output for every row of ``dataset``, through ``forward_iter``.
 
         Parameters
@@ -118,12 +125,14 @@ class TaskNet(NeuralNet):
         weights : dict of tensors, default=None
             A state dict to run the module with (``torch.func.functional_call``) instead
             of its own weights, e.g. a task's selected snapshot.
+        batch_size : int, default=None
+            Rows per forward pass (default: the validation iterator's).
 
         Returns
         -------
         tensor of shape (len(dataset), n_outputs) on the CPU, float32; None when empty.
         """
-        with self._calling(method, weights):
+        with self._calling(method, weights, batch_size):
             outs = [split_output(y)[0].float() for y in self.forward_iter(dataset)]
         return torch.cat(outs) if outs else None
 

@@ -618,7 +618,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             for k in ks:
                 slots[positions[k]] = scaled[k]
             ds = TaskDataset(slots, None, device=net.device)
-            out = net.task_outputs(ds, method=method, weights=weights)
+            out = net.task_outputs(ds, method, weights, max(self._eval_batch_size(), 512))
             parts = torch.split(out, ds.sizes.tolist()) if out is not None else None
             for k in ks:
                 outs[k] = parts[positions[k]] if parts is not None and len(scaled[k]) else None
