@@ -27,7 +27,7 @@ def task_losses(criterion, output, target, task, n_tasks, device):
     >>> from skmtl.nn.losses import TaskMSE
     >>> out = torch.tensor([[1.0], [3.0], [0.0]])
     >>> task_losses(TaskMSE([1, 1]), out, torch.zeros(3, 1), torch.tensor([0, 0, 1]), 3, "cpu")
-    array([5., 0., inf])
+    array([ 5.,  0., inf])
     """
     losses = np.full(n_tasks, np.inf)
     output, task = output.to(device), task.to(device)

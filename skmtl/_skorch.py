@@ -63,7 +63,7 @@ class TaskNet(NeuralNet):
     ...     def __init__(self):
     ...         super().__init__(); self.lin = torch.nn.Linear(2, 1)
     ...     def forward(self, X, task, mask):
-    ...         return self.lin(X), None
+    ...         return self.lin(X), X.new_zeros(())
     >>> net = TaskNet(Lin(), TaskMSE([1]), iterator_valid=TaskBatchLoader).initialize()
     >>> ds = TaskDataset([np.ones((3, 2))], None)
     >>> tuple(net.task_outputs(ds).shape)

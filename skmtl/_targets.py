@@ -80,8 +80,12 @@ def target_matrices(ys, names):
 
     Examples
     --------
-    >>> [m.shape for m in target_matrices([[1, 2], [[1, 2]]], ["a", "b"])]
-    [(2, 1), (1, 2)]
+    >>> [m.shape for m in target_matrices([[1, 2], [[1, 2], [3, 4], [5, 6]]], ["a", "b"])]
+    Traceback (most recent call last):
+    ...
+    ValueError: every task needs the same number of target columns; got [1, 2].
+    >>> [m.shape for m in target_matrices([[1, 2], [3, 4, 5]], ["a", "b"])]
+    [(2, 1), (3, 1)]
     """
     out = []
     for i, y in enumerate(ys):
