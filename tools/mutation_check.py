@@ -38,7 +38,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 METRIC_TESTS = ("tests/metrics",)
 HIB_TESTS = ("tests/test_hib.py", "tests/nn/test_hib_module.py")
-WHOLE_SUITE = ()  # no path: pytest's default test paths and markers
+# the whole suite (as pytest's default testpaths), its hypernetwork tests first so that -x
+# stops early when they catch the change
+WHOLE_SUITE = ("tests/test_hypernet.py", "tests/nn/test_hypernet_module.py", "tests", "skmtl")
 
 
 @dataclass(frozen=True)
@@ -275,7 +277,7 @@ def run(mutations, keep=False) -> int:
             return 2
         for tests, markers in sorted({(m.tests, m.markers) for m in mutations}, key=str):
             rc, last, secs = _pytest(repo, tests, markers, env)
-            print(f"baseline {' '.join(tests) or '(whole suite)'}: rc={rc} {last} ({secs:.0f} s)")
+            print(f"baseline {' '.join(tests)}: rc={rc} {last} ({secs:.0f} s)", flush=True)
             if rc != 0:
                 return 2
         survived = []
