@@ -18,6 +18,11 @@ learning" on the project's own generators (no download):
   informativeness, GBT importances) against the factor classes, FactorVAE score (majority vote;
   batches of 64 test rows sharing one factor value), and the test RMSE of each network on its
   tasks (targets standardised with training statistics, so 1.0 = predicting the mean).
+  ``--metrics skmtl`` (default): skmtl's continuous SAP and regression DCI (R^2
+  informativeness); ``--metrics both`` adds ``sap_dlib`` and ``dci_*_dlib``: the
+  quantities of disentanglement_lib, which the study used (discrete SAP with
+  ``LinearSVC(C=0.01)``, DCI with ``GradientBoostingClassifier()`` and accuracy), computed with
+  ``reference="disentanglement_lib"`` on a random 70/30 split of the test codes.
 
 Prints one JSON object per (dataset, model, seed) row, one per aggregated (dataset, model) row
 and a final summary object with the protocol and the check of the study's finding.
@@ -35,15 +40,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 import warnings
 from pathlib import Path
 
+import _common  # noqa: F401  (puts the checkout on sys.path)
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skmtl.datasets.factors import make_factor_tasks, make_mixed_factors, make_sprites  # noqa: E402
 from skmtl.hard_sharing import HardSharingRegressor  # noqa: E402
@@ -62,6 +65,13 @@ METRICS = [
     "dci_disentanglement",
     "dci_completeness",
     "dci_informativeness",
+]
+#: disentanglement_lib's SAP and DCI (``--metrics both``), comparable with the study
+DLIB_METRICS = [
+    "sap_dlib",
+    "dci_disentanglement_dlib",
+    "dci_completeness_dlib",
+    "dci_informativeness_dlib",
 ]
 MODELS = ["random", "single-mean", "single-min", "single-max", "one-head", "multi-head"]
 
@@ -114,7 +124,7 @@ def make_estimator(args, data, heads, seed):
 def score_codes(codes, z, args, seed):
     sample = dataset_sampler(z, codes)
     d = dci(z, codes, n_estimators=50, random_state=seed)
-    return {
+    scores = {
         "mig": mutual_info_gap(z, codes),
         "factor_vae": factor_vae_score(
             sample,
@@ -129,6 +139,18 @@ def score_codes(codes, z, args, seed):
         "dci_completeness": d["completeness"],
         "dci_informativeness": d["informativeness"],
     }
+    if getattr(args, "metrics", "skmtl") == "both":
+        ref = dict(reference="disentanglement_lib", random_state=seed)
+        dl = dci(z, codes, **ref)
+        scores["sap_dlib"] = sap_score(z, codes, discrete_factors=True, **ref)
+        for key in ("disentanglement", "completeness", "informativeness"):
+            scores[f"dci_{key}_dlib"] = dl[key]
+    return scores
+
+
+def metric_keys(row):
+    """The metric columns present in a row: skmtl's, plus disentanglement_lib's if run."""
+    return METRICS + [m for m in DLIB_METRICS if m in row]
 
 
 def rmse(est, X, Y_test, Y_train, cols, task_inputs=None):
@@ -194,7 +216,8 @@ def run_seed(name, data, args, seed, emit):
     for stat, fn in (("mean", np.mean), ("min", np.min), ("max", np.max)):
         if not single:
             break
-        rows[f"single-{stat}"] = {m: float(fn([r[m] for r in single])) for m in METRICS + ["rmse"]}
+        keys = metric_keys(single[0]) + ["rmse"]
+        rows[f"single-{stat}"] = {m: float(fn([r[m] for r in single])) for m in keys}
     if single:
         rows["single-mean"]["fit_seconds"] = t_single / n_tasks
 
@@ -215,7 +238,8 @@ def aggregate(per_seed):
         if not any(model in r for r in per_seed):
             continue
         out[model] = {}
-        for m in METRICS + ["rmse"]:
+        first = next(r[model] for r in per_seed if model in r)
+        for m in metric_keys(first) + ["rmse"]:
             vals = [r[model][m] for r in per_seed if model in r]
             out[model][m] = (float(np.mean(vals)), float(np.std(vals)))
     return out
@@ -226,7 +250,7 @@ def finding(agg):
     checks = {}
     if not all(k in agg for k in ("multi-head", "single-mean", "random", "one-head")):
         return checks
-    for m in METRICS:
+    for m in metric_keys(agg["multi-head"]):
         mh, st, rd = (agg[k][m][0] for k in ("multi-head", "single-mean", "random"))
         checks[m] = {
             "multi>single": bool(mh > st),
@@ -238,14 +262,15 @@ def finding(agg):
 
 
 def markdown_table(name, agg):
+    keys = metric_keys(next(iter(agg.values()))) if agg else METRICS
     lines = [
         f"#### {name}",
         "",
-        "| model | " + " | ".join(METRICS + ["test RMSE"]) + " |",
-        "|---" * (len(METRICS) + 2) + "|",
+        "| model | " + " | ".join(keys + ["test RMSE"]) + " |",
+        "|---" * (len(keys) + 2) + "|",
     ]
     for model in [m for m in MODELS if m in agg]:
-        cells = [f"{agg[model][m][0]:.3f} ± {agg[model][m][1]:.3f}" for m in METRICS + ["rmse"]]
+        cells = [f"{agg[model][m][0]:.3f} ± {agg[model][m][1]:.3f}" for m in keys + ["rmse"]]
         lines.append(f"| {model} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -348,7 +373,13 @@ def main(argv=None):
         help="networks to train (single = the ten single-task networks)",
     )
     p.add_argument("--multitask-form", choices=["columns", "tasks"], default="columns")
-    p.add_argument("--json", default=None, help="also append the rows to this JSONL file")
+    p.add_argument(
+        "--metrics",
+        choices=["skmtl", "both"],
+        default="skmtl",
+        help="both: also disentanglement_lib's SAP and DCI (the study's quantities)",
+    )
+    p.add_argument("--json", default=None, help="also write the rows to this JSONL file")
     p.add_argument(
         "--report",
         nargs="+",
@@ -362,20 +393,12 @@ def main(argv=None):
         report(args.report, args.plot)
         return
 
-    import sklearn
-    import torch
-
-    torch.set_num_threads(1)
+    _common.pin_threads(1)
     warnings.filterwarnings("ignore")
-    out = open(args.json, "a") if args.json else None
+    out = _common.JsonEmitter(args.json)
 
     def emit(row):
-        row = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()}
-        line = json.dumps(row)
-        print(line, flush=True)
-        if out:
-            out.write(line + "\n")
-            out.flush()
+        out({k: (round(v, 4) if isinstance(v, float) else v) for k, v in row.items()})
 
     names = ["tabular", "sprites"] if args.dataset == "both" else [args.dataset]
     t_start = time.perf_counter()
@@ -441,24 +464,24 @@ def main(argv=None):
             "metrics": "MIG (20 bins), FactorVAE (majority vote, "
             f"{args.fv_votes}/{args.fv_votes // 2} votes, batch 64), SAP "
             "(continuous), DCI (GBT 50 trees, R^2 informativeness); on test codes "
-            "vs factor classes; RMSE / train std",
+            "vs factor classes; RMSE / train std"
+            + (
+                "; *_dlib: reference='disentanglement_lib' (discrete SAP LinearSVC(C=0.01) "
+                "accuracy; DCI GradientBoostingClassifier() importances, accuracy), random "
+                "70/30 split of the test codes"
+                if args.metrics == "both"
+                else ""
+            ),
             "device": "cpu",
-            "threads": torch.get_num_threads(),
-            "versions": {
-                "python": platform.python_version(),
-                "torch": torch.__version__,
-                "sklearn": sklearn.__version__,
-                "numpy": np.__version__,
-            },
         },
+        "environment": _common.environment(),
         "finding_multi>single>random": {n: finding(a) for n, a in aggs.items()},
         "wall_seconds": round(time.perf_counter() - t_start, 1),
     }
     emit(summary)
     if args.plot:
         plot(aggs, args.plot)
-    if out:
-        out.close()
+    out.close()
 
 
 if __name__ == "__main__":

@@ -7,9 +7,11 @@ Multi-Task Learning and Task Clustering" (IJCNN 2022). The torch model lives in
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
@@ -83,8 +85,13 @@ device, random_state
     -----
     Training minimises, per row of task ``j``, ``loss_j(c_j(W_j), y) + beta_j KL(N(Z, Sigma_j) ||
     N(0, Xi_j))`` with one noise sample ``W_j = Z + sigma_j * eps`` (eqs. 2, 3, 8). At predict
-    time the noise is replaced by its mean, ``W_j = Z``: ``predict``, ``predict_proba`` and
-    ``transform`` are deterministic, and with an int ``random_state`` the fit is reproducible.
+    time ``predict`` and ``predict_proba`` take ``noise``: ``"mean"`` (default) replaces the
+    noise by its mean, ``W_j = Z`` (deterministic, row by row); ``"sample"`` draws one
+    posterior sample ``W_j = Z + sigma_j * eps`` per row from a generator seeded by their
+    ``random_state`` (default 0), as the paper evaluates (its authors' code samples ``W`` at
+    validation and test). The two differ when a task reads dimensions that carry noise: with
+    large ``beta`` the sample is less accurate (see ``docs/benchmarks/hib.md``).
+    ``transform`` returns ``Z``. With an int ``random_state`` the fit is reproducible.
     Every task must have the same number of features (homogeneous-feature MTL); tasks may share
     rows (pass the same ``X`` for several tasks).
 """
@@ -121,9 +128,12 @@ def _check_beta(beta, n_tasks=None):
     return arr
 
 
+_PREDICT_NOISE = ("mean", "sample")
+
+
 @training_parameters(batching="mixed")
 class _HIBMixin:
-    """Parameters, module construction, two-stage fit and task-similarity helpers."""
+    """Parameters, module construction, two-stage fit, prediction noise, task similarity."""
 
     _require_same_n_features = True
     _layer_size_params = ("hidden_layer_sizes", "head_hidden_layer_sizes")
@@ -250,6 +260,20 @@ class _HIBMixin:
             self.task_dissimilarity_ = np.zeros((module.n_tasks, module.n_tasks))
         self.prior_log_var_ = module.prior_log_var.detach().cpu().double().numpy()
 
+    # ------------------------------------------------------------------ prediction noise
+    @contextmanager
+    def _prediction_noise(self, noise, random_state):
+        """Predict inside the block with ``W = Z`` ("mean") or one seeded sample ("sample")."""
+        if not isinstance(noise, str) or noise not in _PREDICT_NOISE:
+            raise ValueError(f"noise must be one of {_PREDICT_NOISE}, got {noise!r}")
+        check_is_fitted(self)
+        if noise == "mean":
+            yield
+            return
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        with self.module_.posterior_sampling(seed):
+            yield
+
     # ------------------------------------------------------------------ task similarity
     def cluster_tasks(self, n_clusters=2, *, distance_threshold=None, linkage="average"):
         """Cluster the tasks from ``task_dissimilarity_`` (agglomerative clustering).
@@ -330,6 +354,9 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
     >>> labels = clf.cluster_tasks(n_clusters=2)  # tasks 0, 1 read x0; tasks 2, 3 read x1
     >>> bool(labels[0] == labels[1] != labels[2] == labels[3])
     True
+    >>> sampled = clf.predict([X] * 4, noise="sample", random_state=0)  # one posterior draw
+    >>> float(np.mean(sampled[0] == (X[:, 0] > 0))) > 0.8
+    True
     """
     )
 
@@ -337,6 +364,54 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         **MultiTaskClassifier._parameter_constraints,
         **_HIBMixin._hib_constraints,
     }
+
+    def predict_proba(self, X, *, noise="mean", random_state=0):
+        """Class probabilities per task, with ``W_j = Z`` or one posterior sample.
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+            One feature matrix per fitted task, in fit order.
+        noise : {"mean", "sample"}, default="mean"
+            ``"mean"``: ``W_j = Z`` (deterministic). ``"sample"``: one draw
+            ``W_j = Z + sigma_j * eps`` per row, as the paper evaluates.
+        random_state : int, RandomState or None, default=0
+            Seeds the noise of ``noise="sample"`` (the same seed and rows give the same
+            probabilities); None draws fresh noise.
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t, n_classes_t), or one such array
+
+        Examples
+        --------
+        See the class example: ``clf.predict_proba([X] * 4, noise="sample", random_state=1)``.
+        """
+        with self._prediction_noise(noise, random_state):
+            return super().predict_proba(X)
+
+    def predict(self, X, *, noise="mean", random_state=0):
+        """Predicted labels per task; ``noise`` and ``random_state`` as :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+        noise : {"mean", "sample"}, default="mean"
+        random_state : int, RandomState or None, default=0
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t,), or one such array
+
+        Examples
+        --------
+        See the class example: ``clf.predict([X] * 4, noise="sample")``.
+        """
+        probas = self.predict_proba(X, noise=noise, random_state=random_state)
+        single = not isinstance(probas, list)
+        probas = [probas] if single else probas
+        preds = [self.task_classes_[t][p.argmax(1)] for t, p in enumerate(probas)]
+        return self._format(preds, single)
 
 
 class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegressor):
@@ -375,6 +450,29 @@ class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegres
 
     def _build_criterion(self, spec):
         return GaussianNLL(spec.n_outputs)
+
+    def predict(self, X, *, noise="mean", random_state=0):
+        """Predicted targets per task, with ``W_j = Z`` or one posterior sample.
+
+        Parameters
+        ----------
+        X : list of array-like, Tasks, or array-like
+        noise : {"mean", "sample"}, default="mean"
+            ``"mean"``: ``W_j = Z`` (deterministic). ``"sample"``: one draw
+            ``W_j = Z + sigma_j * eps`` per row, as the paper evaluates.
+        random_state : int, RandomState or None, default=0
+            Seeds the noise of ``noise="sample"``; None draws fresh noise.
+
+        Returns
+        -------
+        list of ndarray of shape (n_rows_t,) or (n_rows_t, n_outputs), or one such array
+
+        Examples
+        --------
+        See the class example: ``reg.predict([X] * 3, noise="sample", random_state=1)``.
+        """
+        with self._prediction_noise(noise, random_state):
+            return super().predict(X)
 
     def _on_fitted(self):
         super()._on_fitted()

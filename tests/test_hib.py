@@ -13,6 +13,7 @@ from skmtl.interpret.hib import (
     noise_dissimilarity,
     plot_task_dissimilarity,
 )
+from skmtl.nn.hib import HierarchicalIBModule
 
 FAST = dict(lr=1e-2, early_stopping=False, validation_fraction=0.0)
 
@@ -51,7 +52,7 @@ def test_fitted_attributes_transform_and_determinism(fitted_pairs):
     Z = clf.transform([X] * 4)
     assert len(Z) == 4 and Z[0].shape == (len(X), 4)
     np.testing.assert_allclose(clf.transform(X, task=2), Z[2])
-    # predict uses W = Z (noise mean): identical on repeated calls ...
+    # predict uses W = Z (noise mean) by default: identical on repeated calls ...
     p1, p2 = clf.predict_proba([X] * 4), clf.predict_proba([X] * 4)
     np.testing.assert_array_equal(p1[0], p2[0])
     # ... and equal to the head applied to Z
@@ -180,3 +181,70 @@ def test_interpret_helpers():
     fig = plot_task_dissimilarity(d, lv, ["a", "b", "c", "d"])
     assert len(fig.axes) == 4  # two panels and their colour bars
     matplotlib.pyplot.close(fig)
+
+
+def test_predict_with_one_posterior_sample(fitted_pairs):
+    clf, tasks = fitted_pairs
+    X = tasks[0][0]
+    mean = clf.predict_proba([X] * 4)
+    np.testing.assert_array_equal(clf.predict_proba([X] * 4, noise="mean")[2], mean[2])
+    a = clf.predict_proba([X] * 4, noise="sample", random_state=0)
+    b = clf.predict_proba([X] * 4, noise="sample", random_state=0)
+    c = clf.predict_proba([X] * 4, noise="sample", random_state=1)
+    np.testing.assert_array_equal(a[0], b[0])  # seeded: reproducible
+    assert not np.allclose(a[0], c[0])  # another seed, another draw
+    assert not np.allclose(a[0], mean[0])  # the noise is used ...
+    labels = clf.predict([X] * 4, noise="sample", random_state=0)
+    np.testing.assert_array_equal(labels[1], clf.task_classes_[1][a[1].argmax(1)])
+    # ... and is the task's own: W_j = Z + sigma_j eps, eps ~ N(0, 1), row by row
+    seed = int(np.random.RandomState(0).randint(np.iinfo(np.int32).max))
+    Z = torch.as_tensor(clf.transform(X, task=3), dtype=torch.float32)
+    # one generator for the call, tasks drawn in fit order: skip tasks 0-2's draws
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(3):
+        torch.randn(Z.shape, generator=gen)
+    eps = torch.randn(Z.shape, generator=gen)
+    sigma = torch.exp(0.5 * clf.module_.noise_log_var[3]).detach()
+    with torch.no_grad():
+        logits = clf.module_.heads[3](Z + sigma * eps)
+    np.testing.assert_allclose(a[3], torch.softmax(logits, 1).numpy(), atol=1e-5)
+    with pytest.raises(ValueError, match="noise must be one of"):
+        clf.predict([X] * 4, noise="posterior")
+
+
+def test_posterior_sample_has_the_learned_spread():
+    torch.manual_seed(0)
+    m = HierarchicalIBModule(3, [2, 2], latent_dim=2)
+    with torch.no_grad():  # task 0: std 2 and 0.5; task 1: std 1 and 3
+        m.noise_log_var.copy_(torch.log(torch.tensor([[4.0, 0.25], [1.0, 9.0]])))
+    z = torch.ones(20000, 2)
+    task = torch.tensor([0, 1]).repeat(10000)
+    expected = torch.tensor([[2.0, 0.5], [1.0, 3.0]])
+    m.eval()
+    with m.posterior_sampling(seed=0):
+        w_eval = m.sample_w(z, task)
+    m.train()
+    w_train = m.sample_w(z, task)
+    for w in (w_eval, w_train):
+        for t in (0, 1):
+            torch.testing.assert_close(w[task == t].mean(0), torch.ones(2), atol=0.1, rtol=0)
+            torch.testing.assert_close(w[task == t].std(0), expected[t], rtol=0.05, atol=0)
+    m.eval()
+    assert torch.equal(m.sample_w(z, task), z)  # outside the block: the mean again
+
+
+def test_regressor_and_no_noise_model_predict_with_sample():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    tasks = [(X, X[:, 0]), (X, X[:, 1])]
+    reg = HierarchicalIBRegressor(latent_dim=2, beta=0.1, max_epochs=3, random_state=0, **FAST)
+    reg.fit(tasks)
+    a = reg.predict([X] * 2, noise="sample", random_state=3)
+    np.testing.assert_array_equal(a[1], reg.predict([X] * 2, noise="sample", random_state=3)[1])
+    assert not np.allclose(a[1], reg.predict([X] * 2)[1])
+    plain = HierarchicalIBClassifier(noise=False, max_epochs=2, random_state=0, **FAST)
+    plain.fit(_pair_tasks(n=100))
+    Xp = _pair_tasks(n=100)[0][0]
+    np.testing.assert_array_equal(  # W = Z: no noise to sample
+        plain.predict_proba([Xp] * 4, noise="sample")[0], plain.predict_proba([Xp] * 4)[0]
+    )

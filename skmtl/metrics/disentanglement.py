@@ -8,6 +8,14 @@ scikit-learn are used, so any representation can be scored: the ``transform`` of
 estimator, PCA scores, a VAE mean, ...
 
 All scores are "higher is better" and lie in ``[0, 1]``.
+
+``sap_score`` and ``dci`` take ``reference="skmtl"`` (default) or
+``reference="disentanglement_lib"``. The second reproduces that library's estimators exactly
+(``LinearSVC(C=0.01)`` accuracy for discrete SAP; ``GradientBoostingClassifier()`` on the raw
+codes with accuracy as informativeness for DCI) and is the quantity the study reports. The
+default is a different quantity, chosen for arbitrary (continuous or ordinal) factors; see
+each function and ``docs/disentanglement.md``. MIG, continuous SAP and the FactorVAE score are
+the same in both.
 """
 
 from __future__ import annotations
@@ -15,12 +23,14 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from sklearn.ensemble import GradientBoostingRegressor
+from sklearn.ensemble import GradientBoostingClassifier, GradientBoostingRegressor
 from sklearn.linear_model import Lasso
 from sklearn.metrics import mutual_info_score
+from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
 __all__ = [
+    "REFERENCES",
     "discretize",
     "mutual_info_gap",
     "sap_score",
@@ -30,7 +40,17 @@ __all__ = [
 ]
 
 
+#: Accepted values of the ``reference`` argument of :func:`sap_score` and :func:`dci`.
+REFERENCES = ("skmtl", "disentanglement_lib")
+
+
 # --------------------------------------------------------------------------- validation
+def _check_reference(reference):
+    if reference not in REFERENCES:
+        raise ValueError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    return reference
+
+
 def _check_pair(factors, codes, *, name="codes"):
     factors = _as_2d(factors, "factors")
     codes = _as_2d(codes, name)
@@ -78,13 +98,16 @@ def _rng(random_state):
     return np.random.default_rng(random_state)
 
 
-def _split(n, test_size, rng):
+def _split(n, test_size, rng, shuffle=True):
+    """Train and test row indices; ``shuffle=False``: the last ``test_size`` rows are test."""
     if not 0.0 < test_size < 1.0:
         raise ValueError(f"test_size must be in (0, 1), got {test_size!r}")
-    perm = rng.permutation(n)
     n_test = max(1, int(round(n * test_size)))
     if n - n_test < 2:
         raise ValueError(f"too few rows ({n}) for a train/test split with test_size={test_size}")
+    if not shuffle:
+        return np.arange(n - n_test), np.arange(n - n_test, n)
+    perm = rng.permutation(n)
     return perm[n_test:], perm[:n_test]
 
 
@@ -197,7 +220,9 @@ def sap_score(
     codes,
     *,
     discrete_factors=False,
+    reference="skmtl",
     test_size=0.3,
+    shuffle=True,
     random_state=0,
     return_matrix=False,
 ):
@@ -205,12 +230,19 @@ def sap_score(
 
     A score ``S[j, k]`` is computed for every code dimension ``j`` and factor ``k``:
 
-    - continuous factors (default): the R^2 of a linear regression of ``z_k`` on ``c_j`` alone,
-      i.e. the squared Pearson correlation (``disentanglement_lib``'s continuous branch);
-    - ``discrete_factors=True``: the balanced test accuracy of a decision tree
-      (``min_samples_leaf=10``) predicting the class of ``z_k`` from ``c_j`` alone (the
-      study's Appendix B), rescaled so that chance level is 0:
-      ``(acc - 1/n_classes) / (1 - 1/n_classes)``, clipped at 0.
+    - continuous factors (default, both references): the R^2 of a linear regression of
+      ``z_k`` on ``c_j`` alone, i.e. the squared Pearson correlation (``disentanglement_lib``'s
+      continuous branch, to rounding);
+    - ``discrete_factors=True, reference="disentanglement_lib"``: the test accuracy of a
+      ``LinearSVC(C=0.01, class_weight="balanced")`` predicting the class of ``z_k`` from
+      ``c_j`` alone (``disentanglement_lib``'s discrete branch, used by the study's configs);
+    - ``discrete_factors=True, reference="skmtl"``: the balanced test accuracy of a decision
+      tree (``min_samples_leaf=10``) predicting the class of ``z_k`` from ``c_j`` alone (the
+      description of Kumar et al. and of the study's Appendix B), rescaled so that chance level
+      is 0: ``(acc - 1/n_classes) / (1 - 1/n_classes)``, clipped at 0. A different quantity
+      from the library's: a tree can cut a code into any intervals (a linear one-vs-rest SVM
+      with ``C=0.01`` on one feature separates few of 10 ordered classes), and raw accuracy
+      has a chance level of ``1/n_classes`` that the gap only partly cancels.
 
     SAP is the mean over factors of the gap between the two largest scores::
 
@@ -221,8 +253,13 @@ def sap_score(
     factors : array-like of shape (n_samples, n_factors)
     codes : array-like of shape (n_samples, n_codes)
     discrete_factors : bool, default=False
+    reference : {"skmtl", "disentanglement_lib"}, default="skmtl"
+        Which discrete-branch estimator (see above); no effect on the continuous branch.
     test_size : float, default=0.3
         Held-out fraction for the discrete branch.
+    shuffle : bool, default=True
+        Draw the held-out rows at random (``random_state``); ``False``: the last rows are
+        held out (as when the library scores separately drawn train and test samples).
     random_state : int, Generator or None, default=0
     return_matrix : bool, default=False
         Also return ``S`` (n_codes, n_factors).
@@ -244,37 +281,57 @@ def sap_score(
     1.0
     >>> sap_score(z, rng.normal(size=(1000, 2))) < 0.05
     True
+    >>> zd = rng.integers(0, 2, size=(400, 2)).astype(float)  # binary factors, codes = factors
+    >>> sap_score(zd, zd, discrete_factors=True)  # the other code scores chance, 0
+    1.0
+    >>> round(sap_score(zd, zd, discrete_factors=True, reference="disentanglement_lib"), 1)
+    0.5
     """
     factors, codes = _check_pair(factors, codes)
-    n_codes, n_factors = codes.shape[1], factors.shape[1]
-    S = np.zeros((n_codes, n_factors))
+    _check_reference(reference)
     if not discrete_factors:
-        zc = factors - factors.mean(0)
-        cc = codes - codes.mean(0)
-        cov = cc.T @ zc / len(factors)
-        var_c = (cc**2).mean(0)
-        var_z = (zc**2).mean(0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            S = cov**2 / (var_c[:, None] * var_z[None, :])
-        S[var_c == 0, :] = 0.0
-        S = np.nan_to_num(S)
+        S = _sap_matrix_continuous(factors, codes)
     else:
-        rng = _rng(random_state)
-        tr, te = _split(len(factors), test_size, rng)
-        for k in range(n_factors):
+        tr, te = _split(len(factors), test_size, _rng(random_state), shuffle)
+        per_pair = _sap_svm_accuracy if reference == "disentanglement_lib" else _sap_tree_score
+        S = np.zeros((codes.shape[1], factors.shape[1]))
+        for k in range(factors.shape[1]):
             y = np.unique(factors[:, k], return_inverse=True)[1].ravel()
-            n_classes = y.max() + 1
-            chance = 1.0 / n_classes
-            for j in range(n_codes):
-                tree = DecisionTreeClassifier(min_samples_leaf=10, random_state=0)
-                tree.fit(codes[tr, j : j + 1], y[tr])
-                pred = tree.predict(codes[te, j : j + 1])
-                acc = _balanced_accuracy(y[te], pred)
-                S[j, k] = max(0.0, (acc - chance) / (1.0 - chance))
+            for j in range(codes.shape[1]):
+                S[j, k] = per_pair(codes[:, j : j + 1], y, tr, te)
     top = np.sort(S, axis=0)[::-1]
-    second = top[1] if n_codes > 1 else np.zeros(n_factors)
+    second = top[1] if S.shape[0] > 1 else np.zeros(S.shape[1])
     score = float(np.mean(top[0] - second))
     return (score, S) if return_matrix else score
+
+
+def _sap_matrix_continuous(factors, codes):
+    """Squared correlation of every code column (rows) with every factor column."""
+    zc = factors - factors.mean(0)
+    cc = codes - codes.mean(0)
+    cov = cc.T @ zc / len(factors)
+    var_c = (cc**2).mean(0)
+    var_z = (zc**2).mean(0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        S = cov**2 / (var_c[:, None] * var_z[None, :])
+    S[var_c == 0, :] = 0.0
+    return np.nan_to_num(S)
+
+
+def _sap_tree_score(code, y, tr, te):
+    """skmtl: chance-corrected balanced accuracy of a decision tree on one code column."""
+    chance = 1.0 / (y.max() + 1)
+    tree = DecisionTreeClassifier(min_samples_leaf=10, random_state=0)
+    tree.fit(code[tr], y[tr])
+    acc = _balanced_accuracy(y[te], tree.predict(code[te]))
+    return max(0.0, (acc - chance) / (1.0 - chance))
+
+
+def _sap_svm_accuracy(code, y, tr, te):
+    """disentanglement_lib: test accuracy of ``LinearSVC(C=0.01)`` on one code column."""
+    svm = LinearSVC(C=0.01, class_weight="balanced")
+    svm.fit(code[tr], y[tr])
+    return float(np.mean(svm.predict(code[te]) == y[te]))
 
 
 def _balanced_accuracy(y_true, y_pred):
@@ -288,45 +345,63 @@ def dci(
     codes,
     *,
     estimator="gbt",
+    reference="skmtl",
     test_size=0.3,
+    shuffle=True,
     alpha=0.01,
-    n_estimators=50,
-    max_train=5000,
+    n_estimators=None,
+    max_train=None,
     random_state=0,
     return_importance=False,
 ):
     """Disentanglement, completeness and informativeness (Eastwood & Williams, 2018).
 
-    One regressor per (standardised) factor is fitted on the (standardised) codes. Its
-    importance weights form the matrix ``R[j, k] >= 0`` (code ``j``, factor ``k``):
+    One model per factor is fitted on the codes of the training rows. Its importance weights
+    form the matrix ``R[j, k] >= 0`` (code ``j``, factor ``k``):
 
-    - ``estimator="gbt"`` (default, as ``disentanglement_lib``): ``feature_importances_`` of a
-      ``GradientBoostingRegressor`` (``n_estimators`` trees of depth 3);
-    - ``estimator="lasso"`` (Eastwood & Williams): ``|coef_|`` of a ``Lasso(alpha)``.
+    - ``reference="disentanglement_lib"`` (the study's quantity): one
+      ``GradientBoostingClassifier()`` (100 trees of depth 3) per factor, classes = the
+      factor's distinct values, on the raw codes; ``R`` = its ``feature_importances_``;
+      informativeness = mean test accuracy (``"informativeness_train"``: train accuracy).
+    - ``reference="skmtl"`` (default): one regressor per standardised factor on standardised
+      codes, ``estimator="gbt"``: ``feature_importances_`` of a ``GradientBoostingRegressor``
+      (``n_estimators`` trees of depth 3) or ``estimator="lasso"`` (Eastwood & Williams):
+      ``|coef_|`` of a ``Lasso(alpha)``; informativeness = mean over factors of the test R^2,
+      clipped to [0, 1]. A different quantity from the library's: regression respects the
+      order of ordinal factors (position, scale) and works for continuous ones, and R^2 is 0
+      for uninformative codes whatever the number of classes (accuracy's chance level is
+      ``1/n_classes``). The importances differ too: on a randomly rotated code of 5 discrete
+      factors the library's D is about 0.15, this one's about 0.5.
 
     With ``P = R / R.sum(axis=1)`` (per code) and ``Q = R / R.sum(axis=0)`` (per factor):
 
     - disentanglement: ``D_j = 1 - H_K(P[j])`` (entropy in base K = n_factors), averaged with
       weights ``R[j].sum() / R.sum()``;
-    - completeness: ``C_k = 1 - H_J(Q[:, k])`` (base J = n_codes), averaged over factors;
-    - informativeness: mean over factors of the test R^2 of the regressor, clipped to [0, 1]
-      (1 = factors perfectly predictable from the codes, 0 = no better than predicting the
-      mean). ``disentanglement_lib`` reports classification accuracy of discrete factors
-      instead; R^2 makes random codes score ~0 for any factor type.
+    - completeness: ``C_k = 1 - H_J(Q[:, k])`` (base J = n_codes), averaged over factors
+      (weights ``R[:, k].sum() / R.sum()`` and ``1e-11`` added to ``R`` before normalising
+      with ``reference="disentanglement_lib"``, as that library; the GBT columns all sum to 1,
+      so the average is the same).
 
     Parameters
     ----------
     factors : array-like of shape (n_samples, n_factors)
+        With ``reference="disentanglement_lib"`` every distinct value is a class.
     codes : array-like of shape (n_samples, n_codes)
     estimator : {"gbt", "lasso"}, default="gbt"
+        Only "gbt" with ``reference="disentanglement_lib"``.
+    reference : {"skmtl", "disentanglement_lib"}, default="skmtl"
     test_size : float, default=0.3
         Held-out fraction used for informativeness.
+    shuffle : bool, default=True
+        Draw the held-out rows at random; ``False``: the last rows are held out.
     alpha : float, default=0.01
         Lasso penalty (``estimator="lasso"``).
-    n_estimators : int, default=50
-        Number of boosted trees (``estimator="gbt"``).
-    max_train : int or None, default=5000
-        Training rows are subsampled to at most this many (keeps the GBT fast).
+    n_estimators : int or None, default=None
+        Number of boosted trees; None: 50 (skmtl) or 100 (disentanglement_lib, sklearn's
+        default).
+    max_train : int or None, default=None
+        Training rows are subsampled to at most this many; None: 5,000 (skmtl, keeps the
+        GBT fast) or all (disentanglement_lib).
     random_state : int, Generator or None, default=0
     return_importance : bool, default=False
         Also return ``R`` (n_codes, n_factors).
@@ -335,7 +410,8 @@ def dci(
     -------
     result : dict
         ``{"disentanglement": float, "completeness": float, "informativeness": float}``,
-        plus ``"importance"`` when ``return_importance=True``.
+        plus ``"informativeness_train"`` (disentanglement_lib) and ``"importance"`` when
+        ``return_importance=True``.
 
     Examples
     --------
@@ -345,22 +421,55 @@ def dci(
     >>> r = dci(z, z[:, [2, 0, 1]] * 5)
     >>> r["disentanglement"] > 0.9 and r["completeness"] > 0.9 and r["informativeness"] > 0.9
     True
+    >>> zd = rng.integers(0, 3, size=(300, 2)).astype(float)
+    >>> r = dci(zd, zd[:, ::-1], reference="disentanglement_lib", n_estimators=5)
+    >>> round(r["disentanglement"], 3), r["informativeness"]
+    (1.0, 1.0)
     """
     factors, codes = _check_pair(factors, codes)
+    _check_reference(reference)
     if estimator not in ("gbt", "lasso"):
         raise ValueError(f"estimator must be 'gbt' or 'lasso', got {estimator!r}")
+    dlib = reference == "disentanglement_lib"
+    if dlib and estimator != "gbt":
+        raise ValueError("reference='disentanglement_lib' uses estimator='gbt' only")
+    if max_train is None:
+        max_train = None if dlib else 5000
     rng = _rng(random_state)
-    tr, te = _split(len(factors), test_size, rng)
+    tr, te = _split(len(factors), test_size, rng, shuffle)
     if max_train is not None and len(tr) > max_train:
         tr = tr[:max_train]
+    seed = int(rng.integers(2**31 - 1))
+    if dlib:
+        n_estimators = 100 if n_estimators is None else n_estimators
+        R, info, info_train = _dci_importance_classifier(factors, codes, tr, te, n_estimators, seed)
+    else:
+        n_estimators = 50 if n_estimators is None else n_estimators
+        R, info = _dci_importance_regressor(
+            factors, codes, tr, te, estimator, alpha, n_estimators, seed
+        )
+    R = np.nan_to_num(np.abs(R))
+    eps = 1e-11 if dlib else 0.0
+    result = {
+        "disentanglement": _dci_disentanglement(R, eps=eps),
+        "completeness": _dci_completeness(R, eps=eps, weighted=dlib),
+        "informativeness": float(info.mean()),
+    }
+    if dlib:
+        result["informativeness_train"] = float(info_train.mean())
+    if return_importance:
+        result["importance"] = R
+    return result
+
+
+def _dci_importance_regressor(factors, codes, tr, te, estimator, alpha, n_estimators, seed):
+    """skmtl: regressor per standardised factor; importances and clipped test R^2."""
     z = (factors - factors[tr].mean(0)) / factors[tr].std(0).clip(1e-12)
     c_std = codes[tr].std(0)
     c = (codes - codes[tr].mean(0)) / np.where(c_std > 0, c_std, 1.0)
-    n_codes, n_factors = c.shape[1], z.shape[1]
-    R = np.zeros((n_codes, n_factors))
-    info = np.zeros(n_factors)
-    seed = int(rng.integers(2**31 - 1))
-    for k in range(n_factors):
+    R = np.zeros((c.shape[1], z.shape[1]))
+    info = np.zeros(z.shape[1])
+    for k in range(z.shape[1]):
         if estimator == "gbt":
             model = GradientBoostingRegressor(
                 n_estimators=n_estimators, max_depth=3, random_state=seed
@@ -375,15 +484,22 @@ def dci(
         denom = np.sum((z[te, k] - z[te, k].mean()) ** 2)
         r2 = 1.0 - np.sum(resid**2) / denom if denom > 0 else 0.0
         info[k] = np.clip(r2, 0.0, 1.0)
-    R = np.nan_to_num(np.abs(R))
-    result = {
-        "disentanglement": _dci_disentanglement(R),
-        "completeness": _dci_completeness(R),
-        "informativeness": float(info.mean()),
-    }
-    if return_importance:
-        result["importance"] = R
-    return result
+    return R, info
+
+
+def _dci_importance_classifier(factors, codes, tr, te, n_estimators, seed):
+    """disentanglement_lib: GBT classifier per factor on raw codes; test/train accuracy."""
+    R = np.zeros((codes.shape[1], factors.shape[1]))
+    info = np.zeros(factors.shape[1])
+    info_train = np.zeros(factors.shape[1])
+    for k in range(factors.shape[1]):
+        y = factors[:, k]
+        model = GradientBoostingClassifier(n_estimators=n_estimators, random_state=seed)
+        model.fit(codes[tr], y[tr])
+        R[:, k] = model.feature_importances_
+        info[k] = np.mean(model.predict(codes[te]) == y[te])
+        info_train[k] = np.mean(model.predict(codes[tr]) == y[tr])
+    return R, info, info_train
 
 
 def _entropy_base(p, base, axis):
@@ -392,30 +508,34 @@ def _entropy_base(p, base, axis):
     return -(p * logp).sum(axis=axis) / np.log(base)
 
 
-def _dci_disentanglement(R):
+def _dci_disentanglement(R, eps=0.0):
     n_codes, n_factors = R.shape
     total = R.sum()
     if total <= 0:
         return 0.0
     if n_factors == 1:
         return 1.0
-    row = R.sum(axis=1, keepdims=True)
-    P = np.divide(R, row, out=np.full_like(R, 1.0 / n_factors), where=row > 0)
+    Rs = R + eps
+    row = Rs.sum(axis=1, keepdims=True)
+    P = np.divide(Rs, row, out=np.full_like(R, 1.0 / n_factors), where=row > 0)
     D = 1.0 - _entropy_base(P, n_factors, axis=1)
     w = R.sum(axis=1) / total
     return float(np.clip(np.sum(w * D), 0.0, 1.0))
 
 
-def _dci_completeness(R):
+def _dci_completeness(R, eps=0.0, weighted=False):
     n_codes, n_factors = R.shape
-    if R.sum() <= 0:
+    total = R.sum()
+    if total <= 0:
         return 0.0
     if n_codes == 1:
         return 1.0
-    col = R.sum(axis=0, keepdims=True)
-    Q = np.divide(R, col, out=np.full_like(R, 1.0 / n_codes), where=col > 0)
+    Rs = R + eps
+    col = Rs.sum(axis=0, keepdims=True)
+    Q = np.divide(Rs, col, out=np.full_like(R, 1.0 / n_codes), where=col > 0)
     C = 1.0 - _entropy_base(Q, n_codes, axis=0)
-    return float(np.clip(C.mean(), 0.0, 1.0))
+    w = R.sum(axis=0) / total if weighted else np.full(n_factors, 1.0 / n_factors)
+    return float(np.clip(np.sum(w * C), 0.0, 1.0))
 
 
 # --------------------------------------------------------------------------- FactorVAE score

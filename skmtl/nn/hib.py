@@ -18,7 +18,8 @@ mean of the task losses this is the Lagrangian of eq. (2), averaged over rows.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -109,8 +110,9 @@ class HierarchicalIBModule(nn.Module):
     Notes
     -----
     In training mode ``W_j = Z + exp(noise_log_var / 2) * eps`` with one sample per row. In eval
-    mode (prediction) the noise is replaced by its mean: ``W_j = Z``, so predictions are
-    deterministic.
+    mode (prediction) the noise is replaced by its mean, ``W_j = Z`` (deterministic), except
+    inside :meth:`posterior_sampling`, where ``eps`` is drawn from the given generator (one
+    posterior sample per row, the paper's evaluation).
 
     Examples
     --------
@@ -226,6 +228,9 @@ class HierarchicalIBModule(nn.Module):
     def sample_w(self, z: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         """Task-specific representation ``W_j``: a noisy sample in training, ``Z`` in eval.
 
+        In eval mode inside :meth:`posterior_sampling` it is a sample too, drawn from that
+        block's generator.
+
         Examples
         --------
         >>> import torch
@@ -234,10 +239,43 @@ class HierarchicalIBModule(nn.Module):
         >>> bool((m.sample_w(z, torch.zeros(2, dtype=torch.long)) == z).all())
         True
         """
-        if not self.noise or not self.training:
+        sampling = getattr(self, "_eval_sampling", None)
+        if not self.noise or (not self.training and sampling is None):
             return z
         std = torch.exp(0.5 * take_rows(self.noise_log_var, task))
-        return z + std * torch.randn_like(z)
+        if self.training:
+            return z + std * torch.randn_like(z)
+        generator = sampling.get(z.device)
+        if generator is None:  # one generator per device, seeded on first use
+            generator = sampling[z.device] = torch.Generator(device=z.device)
+            generator.manual_seed(sampling["seed"])
+        eps = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+        return z + std * eps
+
+    @contextmanager
+    def posterior_sampling(self, seed: int) -> Iterator[HierarchicalIBModule]:
+        """Within the block, eval-mode ``W_j`` is one sample ``Z + sigma_j * eps`` per row.
+
+        ``eps`` comes from a ``torch.Generator`` seeded with ``seed`` when the block first
+        samples (on the device of the codes), so the same seed and the same rows in the same
+        order give the same predictions. Training mode is unaffected.
+
+        Examples
+        --------
+        >>> import torch
+        >>> m = HierarchicalIBModule(5, [2], latent_dim=3).eval()
+        >>> z, task = torch.zeros(2, 3), torch.zeros(2, dtype=torch.long)
+        >>> with m.posterior_sampling(seed=0):
+        ...     w = m.sample_w(z, task)
+        >>> bool((w != z).all()), bool((m.sample_w(z, task) == z).all())
+        (True, True)
+        """
+        previous = getattr(self, "_eval_sampling", None)
+        self._eval_sampling = {"seed": int(seed)}
+        try:
+            yield self
+        finally:
+            self._eval_sampling = previous
 
     def heads_forward(self, w: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
         """Apply each row's task head; output padded with 0 to the widest task (B, K).
