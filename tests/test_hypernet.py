@@ -17,7 +17,7 @@ def _rmse(pred, tasks):
 
 @pytest.fixture(scope="module")
 def cubic():
-    tasks, meta = make_cubic_tasks(n_tasks=8, n_samples=50, random_state=0)
+    tasks, meta = make_cubic_tasks(n_tasks=8, n_samples=50, noise=0, random_state=0)
     train = [(X[:40], y[:40]) for X, y in tasks]
     test = [(X[40:], y[40:]) for X, y in tasks]
     return train, test, meta
@@ -63,7 +63,7 @@ def test_metadata_changes_predictions_and_zero_shot(cubic, fitted):
     b = fitted.predict_new_task(X, meta.iloc[1])
     assert a.shape == (25,) and np.abs(a - b).mean() > 0.05
     # an unseen cubic: zero-shot beats predicting the training tasks' mean function
-    new_tasks, new_meta = make_cubic_tasks(n_tasks=1, n_samples=30, random_state=99)
+    new_tasks, new_meta = make_cubic_tasks(n_tasks=1, n_samples=30, noise=0, random_state=99)
     Xn, yn = new_tasks[0]
     pred = fitted.predict_new_task(Xn, new_meta.iloc[0])
     mean_fn = np.mean(fitted.predict([Xn] * 8), axis=0)
