@@ -44,19 +44,20 @@ def test_identity_stitch_is_one_independent_mlp_per_task():
 
 def test_stitch_mixes_the_tasks_activations():
     torch.manual_seed(0)
-    net = CrossStitchNetwork(2, 1, 1, hidden_layer_sizes=(4,))
+    net = CrossStitchNetwork(3, 1, 1, hidden_layer_sizes=(4,))
     with torch.no_grad():
         for w in net.weights:
             w.normal_()
-    mix = torch.tensor([[0.0, 1.0], [1.0, 0.0]])  # each task reads the other's layer
+    # task t reads task (t + 1) % 3's hidden layer (asymmetric: a transpose would show)
+    mix = torch.tensor([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
     _set_alpha(net, mix)
     X = torch.randn(3, 1)
     w0, w1 = net.weights[0], net.weights[1]
     b0, b1 = net.biases[0], net.biases[1]
-    h_other = torch.relu(X @ w0[1] + b0[1])  # task 1's hidden units, fed to task 0
-    expect = h_other @ w1[0] + b1[0]
-    out, _ = net(X, torch.zeros(3, dtype=torch.long))
-    torch.testing.assert_close(out, expect)
+    for t in range(3):
+        h_other = torch.relu(X @ w0[(t + 1) % 3] + b0[(t + 1) % 3])
+        out, _ = net(X, torch.full((3,), t, dtype=torch.long))
+        torch.testing.assert_close(out, h_other @ w1[t] + b1[t])
 
 
 def test_stitch_init_rows_sum_to_one():
