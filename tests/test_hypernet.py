@@ -146,21 +146,28 @@ def test_predict_new_task_uses_the_mean_task_embedding(cubic, fitted):
         fitted.predict_new_task(X, row, embedding=[0.0, 1.0])
 
 
-def test_metadata_beats_shuffled_metadata_on_cubic():
-    # the paper's regime: few rows per task (10 fitting rows), label noise 0.1; four more
+def test_metadata_beats_shuffled_metadata_on_cubic(data_home):
+    # the paper's Cubic file and split (8 + 2 rows per task, label noise 0.1) and the
+    # benchmark's training (lr 1e-3, epochs of 5 passes, at most 150 passes); four more
     # tasks are held out for zero-shot prediction from their metadata
-    tasks, meta = make_cubic_tasks(n_tasks=20, n_samples=110, random_state=1)
-    fit = [(X[:10], y[:10]) for X, y in tasks[:16]]
-    test = [(X[10:], y[10:]) for X, y in tasks[:16]]
+    from skmtl.datasets import load_hypernet_tasks
+    from skmtl.model_selection import hypernet_paper_split
+
+    if not (data_home / "hypernet" / "cubic").is_dir():
+        pytest.skip("hypernet data not in the data home")
+    tasks, meta = load_hypernet_tasks("cubic", n_tasks=24)
+    pairs = [tasks.task(t) for t in range(24)]
+    fit, test = hypernet_paper_split(pairs[:20], n_per_task=10, random_state=0)
+    test = [(X[:100], y[:100]) for X, y in (test.task(t) for t in range(20))]
     rng = np.random.default_rng(0)
-    shuffled = meta.iloc[:16].apply(lambda c: rng.permutation(c.to_numpy()))
+    shuffled = meta.iloc[:20].apply(lambda c: rng.permutation(c.to_numpy()))
+    train = dict(lr=1e-3, hyper_layers=0, steps_per_epoch=15, max_epochs=30)
     errors, zero_shot = {}, {}
-    for name, m in (("metadata", meta.iloc[:16]), ("shuffled", shuffled)):
-        est = MultiTaskHypernetRegressor(**dict(FAST, max_epochs=200, n_iter_no_change=200))
+    for name, m in (("metadata", meta.iloc[:20]), ("shuffled", shuffled)):
+        est = MultiTaskHypernetRegressor(**train, n_iter_no_change=10, random_state=0)
         pred = est.fit(fit, metadata=m).predict([X for X, _ in test])
         errors[name] = np.mean([np.mean((p - y) ** 2) for p, (_, y) in zip(pred, test)])
-        new = [est.predict_new_task(X, r) for (X, _), r in zip(tasks[16:], meta.iloc[16:].values)]
-        zero_shot[name] = np.mean([np.mean((p - y) ** 2) for p, (_, y) in zip(new, tasks[16:])])
-    # measured: 0.037 against 0.056 on the training tasks' test rows
-    assert errors["metadata"] < 0.8 * errors["shuffled"], errors
+        new = [est.predict_new_task(X, r) for (X, _), r in zip(pairs[20:], meta.iloc[20:].values)]
+        zero_shot[name] = np.mean([np.mean((p - y) ** 2) for p, (_, y) in zip(new, pairs[20:])])
+    assert errors["metadata"] < 0.6 * errors["shuffled"], errors
     assert zero_shot["metadata"] < 0.5 * zero_shot["shuffled"], zero_shot
