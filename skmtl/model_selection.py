@@ -11,7 +11,7 @@ from sklearn.utils import check_random_state
 
 from skmtl.tasks import Tasks, _is_discrete, as_tasks
 
-__all__ = ["TaskStratifiedKFold", "task_train_test_split"]
+__all__ = ["TaskStratifiedKFold", "hypernet_paper_split", "task_train_test_split"]
 
 
 def _strata(X, y=None, groups=None):
@@ -158,3 +158,69 @@ def task_train_test_split(X, y=None, *, test_size=0.2, stratify=True, random_sta
     train_rows = np.concatenate([tasks.offsets[t] + r for t, r in enumerate(train)])
     test_rows = np.concatenate([tasks.offsets[t] + r for t, r in enumerate(test)])
     return tasks.take_rows(train_rows), tasks.take_rows(test_rows)
+
+
+def _paper_split_counts(n_rows, n_per_task):
+    """``(n_train, n_validation, n_test)`` of one task under the authors' rule."""
+    if n_per_task is None:
+        n_test = int(0.2 * n_rows)
+    else:
+        n_test = max(0, n_rows - int(n_per_task))
+    n_fit = n_rows - n_test
+    n_valid = int(n_fit * 0.2 / 0.8)
+    return n_fit - n_valid, n_valid, n_test
+
+
+def hypernet_paper_split(X, y=None, *, n_per_task=None, return_validation=False, random_state=None):
+    """Split every task's rows as the hypernetwork paper's authors did.
+
+    Per task, a seeded shuffle puts ``n_per_task`` rows in the fitting part and all the
+    remaining rows in the test part (Cubic: ``n_per_task=10``, Robot Arm: 20); with
+    ``n_per_task=None``, ``int(0.2 n)`` rows are test (60/20/20 overall, Algorithms and
+    Chlorophyll). ``int(n_fit * 0.2 / 0.8)`` (about a quarter) of the fitting rows are
+    validation: returned as their own part with ``return_validation=True``, or carved by
+    the estimator's ``validation_fraction=0.25`` during ``fit`` (``floor(0.25 n_fit)``, the
+    same count). A task with fewer than ``n_per_task`` rows keeps them all for fitting.
+
+    Parameters
+    ----------
+    X : Tasks, list of (X, y), ...
+        Anything ``fit`` accepts (task metadata is kept in every part).
+    y : targets when ``X`` holds features only
+    n_per_task : int or None, default=None
+        Train + validation rows per task; ``None``: 80 % of each task's rows.
+    return_validation : bool, default=False
+        Return ``(train, validation, test)`` instead of ``(fit, test)``.
+    random_state : int, RandomState or None, default=None
+
+    Returns
+    -------
+    fit, test : Tasks
+        Or ``train, validation, test`` with ``return_validation=True``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tasks = [(np.zeros((500, 1)), np.zeros(500))] * 2
+    >>> parts = hypernet_paper_split(tasks, n_per_task=10, return_validation=True,
+    ...                              random_state=0)
+    >>> [p.sizes.tolist() for p in parts]
+    [[8, 8], [2, 2], [490, 490]]
+    """
+    tasks, _ = as_tasks(X, y)
+    if n_per_task is not None and (int(n_per_task) != n_per_task or n_per_task < 1):
+        raise ValueError(f"n_per_task must be a positive int or None, got {n_per_task!r}")
+    rs = check_random_state(random_state)
+    parts = ([], [], [])
+    for t in range(tasks.n_tasks):
+        n = int(tasks.sizes[t])
+        n_train, n_valid, _ = _paper_split_counts(n, n_per_task)
+        order = tasks.offsets[t] + rs.permutation(n)
+        bounds = (0, n_train, n_train + n_valid, n)
+        for part, lo, hi in zip(parts, bounds[:-1], bounds[1:]):
+            part.append(np.sort(order[lo:hi]))
+    train, valid, test = (tasks.take_rows(np.concatenate(p)) for p in parts)
+    if return_validation:
+        return train, valid, test
+    fit_rows = np.sort(np.concatenate(parts[0] + parts[1]))
+    return tasks.take_rows(fit_rows), test

@@ -62,13 +62,18 @@ def test_sve_pmlb_cosine_schedule_decays_the_learning_rate_over_the_epoch_budget
     assert lrs[-1] < 2e-4  # the last epoch runs near lr / 100
 
 
-def test_hypernet_recipe_per_dataset_and_command_line_overrides():
-    from argparse import Namespace
-
+def test_hypernet_selection_grid_metric_and_split():
     import hypernet
+    import numpy as np
 
-    none = Namespace(lr=None, max_epochs=None, patience=None)
-    assert hypernet.budget("cubic", none) == hypernet.RECIPE["cubic"]
-    assert hypernet.budget("robot_arm", none) == hypernet.RECIPE["robot_arm"]
-    given = Namespace(lr=0.01, max_epochs=7, patience=3)
-    assert hypernet.budget("cubic", given) == (0.01, 7, 3)
+    args = hypernet.parse(["--lrs", "1e-3", "1e-4", "--depths", "0", "2"])
+    assert len(hypernet.candidates("hypernet_meta", args)) == 4
+    assert hypernet.candidates("sluice", args) == [{"lr": 1e-3}, {"lr": 1e-4}]
+    rows = [
+        {"dataset": "cubic", "method": "stl", "lr": lr, "valid_loss": v}
+        for lr, v in ((1e-3, 0.5), (1e-3, 0.7), (1e-4, 0.55), (1e-4, 0.6))
+    ]
+    assert hypernet.select(rows, args)[("cubic", "stl")] == {"lr": 1e-4}  # mean 0.575 < 0.6
+    # pooled over rows and target columns, not a mean of per-task MSEs
+    tasks = [(None, np.zeros(1)), (None, np.zeros(3))]
+    assert hypernet.pooled_mse([np.ones(1), np.zeros(3)], tasks) == 0.25

@@ -43,3 +43,36 @@ def test_train_test_split_within_tasks(rng):
     np.testing.assert_array_equal(again.Xs[2], test.Xs[2])
     with pytest.raises(ValueError, match="test_size must be in"):
         task_train_test_split(T, test_size=1.5)
+
+
+def test_hypernet_paper_split_gives_the_authors_row_counts():
+    from skmtl.model_selection import hypernet_paper_split
+
+    def tasks_of(sizes):
+        return [
+            (np.arange(n, dtype=float)[:, None] + 1000 * t, np.zeros(n))
+            for t, n in enumerate(sizes)
+        ]
+
+    # Cubic: 8 train, 2 validation, 490 test; Robot Arm: 15 + 5, 480 test
+    for n, counts in ((10, (8, 2, 490)), (20, (15, 5, 480))):
+        parts = hypernet_paper_split(
+            tasks_of([500] * 3), n_per_task=n, return_validation=True, random_state=0
+        )
+        assert [p.sizes.tolist() for p in parts] == [[c] * 3 for c in counts]
+        rows = np.concatenate([p.Xs[1][:, 0] for p in parts])
+        assert sorted(rows.tolist()) == list(range(1000, 1500))  # a partition of the task
+    # 60/20/20 (Algorithms: 22 rows -> 14/4/4; a Chlorophyll lake of 5 -> 3/1/1)
+    parts = hypernet_paper_split(tasks_of([22, 5, 510]), return_validation=True, random_state=0)
+    assert [p.sizes.tolist() for p in parts] == [[14, 3, 306], [4, 1, 102], [4, 1, 102]]
+    fit, test = hypernet_paper_split(tasks_of([22, 5]), random_state=0)
+    assert fit.sizes.tolist() == [18, 4] and test.sizes.tolist() == [4, 1]
+    # seeded: the same seed, the same rows; another seed, other rows
+    a = hypernet_paper_split(tasks_of([500]), n_per_task=10, random_state=1)[0].Xs[0]
+    b = hypernet_paper_split(tasks_of([500]), n_per_task=10, random_state=1)[0].Xs[0]
+    c = hypernet_paper_split(tasks_of([500]), n_per_task=10, random_state=2)[0].Xs[0]
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+    assert hypernet_paper_split(tasks_of([6]), n_per_task=10)[1].sizes.tolist() == [0]
+    with pytest.raises(ValueError, match="n_per_task"):
+        hypernet_paper_split(tasks_of([6]), n_per_task=0)

@@ -7,6 +7,7 @@ from skmtl.datasets.factors import (
     make_mixed_factors,
     make_sprites,
 )
+from skmtl.datasets.hypernet import load_hypernet_tasks
 from skmtl.datasets.mnist import load_mnist, make_grouped_mnist_tasks, make_multimnist
 from skmtl.datasets.openml import load_openml_tasks
 from skmtl.datasets.pmlb import load_pmlb_tasks
@@ -16,6 +17,7 @@ __all__ = [
     "get_data_home",
     "load_pmlb_tasks",
     "load_openml_tasks",
+    "load_hypernet_tasks",
     "load_mnist",
     "make_grouped_mnist_tasks",
     "make_multimnist",

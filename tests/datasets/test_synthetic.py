@@ -11,7 +11,7 @@ from skmtl.datasets.synthetic import (
 
 
 def test_cubic_follows_the_coefficients():
-    tasks, meta = make_cubic_tasks(n_tasks=50, n_samples=40, random_state=0)
+    tasks, meta = make_cubic_tasks(n_tasks=50, n_samples=40, noise=0, random_state=0)
     assert len(tasks) == 50 and meta.shape == (50, 4)
     assert list(meta.columns) == ["a", "b", "c", "d"]
     assert meta.to_numpy().min() >= -1 and meta.to_numpy().max() <= 1
@@ -25,8 +25,8 @@ def test_cubic_follows_the_coefficients():
 
 
 def test_cubic_sizes_seed_and_noise():
-    t1, m1 = make_cubic_tasks(3, [2, 5, 7], random_state=1)
-    t2, m2 = make_cubic_tasks(3, [2, 5, 7], random_state=1)
+    t1, m1 = make_cubic_tasks(3, [2, 5, 7], noise=0, random_state=1)
+    t2, m2 = make_cubic_tasks(3, [2, 5, 7], noise=0, random_state=1)
     assert [len(y) for _, y in t1] == [2, 5, 7]
     np.testing.assert_array_equal(m1, m2)
     np.testing.assert_array_equal(t1[2][1], t2[2][1])
@@ -57,3 +57,14 @@ def test_robot_arm_ranges_and_consistency():
         assert theta[:, 2].min() >= -np.pi / 2 and theta[:, 2].max() <= np.pi / 2
         np.testing.assert_allclose(X, robot_arm_forward_kinematics(theta, lens))
         assert np.all(np.linalg.norm(X, axis=1) <= lens.sum() + 1e-12)
+
+
+def test_cubic_noise_default_is_the_authors():
+    noisy, meta = make_cubic_tasks(n_tasks=40, n_samples=200, random_state=3)
+    clean, meta0 = make_cubic_tasks(n_tasks=40, n_samples=200, noise=0, random_state=3)
+    np.testing.assert_array_equal(meta, meta0)
+    resid = np.concatenate([yn - yc for (_, yn), (_, yc) in zip(noisy, clean)])
+    np.testing.assert_array_equal(noisy[5][0], clean[5][0])  # same inputs
+    assert abs(resid.std() - 0.1) < 0.005 and abs(resid.mean()) < 0.01
+    with pytest.raises(ValueError, match="noise"):
+        make_cubic_tasks(2, noise=-1)
