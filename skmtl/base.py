@@ -282,6 +282,8 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     _uses_metadata = False
     #: task kind used by the validation score
     _task_kind = "classification"
+    #: the skorch net class that trains the module (skmtl.distributed swaps in its own)
+    _net_class = TaskNet
 
     # ----------------------------------------------------------- subclass hooks
     def _build_module(self, spec):  # pragma: no cover - abstract
@@ -539,7 +541,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
                     setattr(net, name, value)
                 net.initialize_callbacks()
             else:
-                net = TaskNet(
+                net = self._net_class(
                     module=self._build_module(spec),
                     criterion=self._build_criterion(spec),
                     optimizer=OPTIMIZERS[self.optimizer],
