@@ -4,7 +4,9 @@ Run in every process of a launch (``accelerate launch --cpu --num_processes 2
 tests/distributed_fit.py OUT``) or alone (one process). Each process writes
 ``OUT/rank<r>.json``: the rows of every training batch it saw, its history, the per-task
 selection, its test predictions, and the predictions after a ``save_params`` /
-``load_params`` round trip (the weights file is ``OUT/params.pt``).
+``load_params`` round trip (the weights file is ``OUT/params.pt``). With
+``--every-estimator`` after ``OUT``: every accelerated estimator, tiny, on synthetic tasks;
+each process writes its predictions.
 """
 
 import json
@@ -59,10 +61,28 @@ def load_split():
     return task_train_test_split(tasks, random_state=0)
 
 
+def fit_every_estimator(out):
+    """Every accelerated estimator, tiny, on synthetic tasks: each process's predictions."""
+    from estimators import multitask_data, tiny_estimators
+
+    from skmtl import distributed
+
+    predictions = {}
+    for name, plain in tiny_estimators().items():
+        if not hasattr(plain, "_build_module"):
+            continue
+        plain.set_params(max_epochs=3, early_stopping="per_task", validation_fraction=0.2)
+        est = getattr(distributed, "Accelerated" + type(plain).__name__)(**plain.get_params())
+        tasks, meta = multitask_data(est, np.random.default_rng(0), rows=60)
+        est.fit(tasks, metadata=meta)
+        predictions[name] = [np.asarray(p).tolist() for p in est.predict([X for X, _ in tasks])]
+    rank = est.net_.accelerator.process_index
+    (Path(out) / f"rank{rank}.json").write_text(json.dumps(predictions))
+
+
 def main(out):
     from skmtl.distributed import AcceleratedSharedVariableEmbeddingClassifier
 
-    torch.set_num_threads(1)
     train, test = load_split()
     log = BatchLog()
     clf = AcceleratedSharedVariableEmbeddingClassifier(**PARAMS, callbacks=[("batch_log", log)])
@@ -90,4 +110,8 @@ def main(out):
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    torch.set_num_threads(1)
+    if sys.argv[2:] == ["--every-estimator"]:
+        fit_every_estimator(sys.argv[1])
+    else:
+        main(sys.argv[1])

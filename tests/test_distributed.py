@@ -131,14 +131,14 @@ def test_several_processes_need_an_int_seed_and_unused_parameter_search(monkeypa
         _hard_sharing(accelerator="cpu")._fit_accelerator()
 
 
-def _launch(out, n_processes, data_home):
+def _launch(out, n_processes, data_home, *extra):
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]),
         "SKMTL_DATA_HOME": str(data_home),
         "OMP_NUM_THREADS": "1",
     }
-    script = [str(REPO / "tests" / "distributed_fit.py"), str(out)]
+    script = [str(REPO / "tests" / "distributed_fit.py"), str(out), *extra]
     if n_processes > 1:
         launcher = ["-m", "torch.distributed.run", "--standalone"]
         script = [*launcher, "--nproc_per_node", str(n_processes), *script]
@@ -152,11 +152,21 @@ def _records(out, n):
     return [json.loads((out / f"rank{r}.json").read_text()) for r in range(n)]
 
 
-def test_two_cpu_processes_fit_sve_on_pmlb(tmp_path, data_home):
-    runs = {n: _launch(tmp_path / f"p{n}", n, data_home) for n in (1, 2)}
+def _wait(runs):
     for n, proc in runs.items():
         log = proc.communicate(timeout=600)[0].decode()
         assert proc.returncode == 0, f"{n}-process run failed:\n{log[-3000:]}"
+
+
+@pytest.mark.slow
+def test_every_estimator_trains_on_two_processes(tmp_path, data_home):
+    _wait({2: _launch(tmp_path / "p2", 2, data_home, "--every-estimator")})
+    r0, r1 = _records(tmp_path / "p2", 2)
+    assert set(ACCELERATED) < set(r0) and r0 == r1  # 8 models: SVE shared and vanilla
+
+
+def test_two_cpu_processes_fit_sve_on_pmlb(tmp_path, data_home):
+    _wait({n: _launch(tmp_path / f"p{n}", n, data_home) for n in (1, 2)})
     (one,), (r0, r1) = _records(tmp_path / "p1", 1), _records(tmp_path / "p2", 2)
     assert one["num_processes"] == 1 and r0["num_processes"] == r1["num_processes"] == 2
     # every process trained on different batches: each the every-other batch of the
