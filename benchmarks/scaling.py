@@ -130,7 +130,8 @@ def main(argv=None):
             "protocol": f"SVE small preset, {args.epochs} epochs, {args.subset} smallest PMLB",
             f"{n}x1_over_1x1": rows[f"{n}x1"]["ratio_to_1x1"],
             f"{n}x1_over_1x{n}": round(ratio, 3),
-            "environment": _common.environment(),
+            # the launcher's own torch threads say nothing: each run's are in its row
+            "environment": _common.environment(runs_processes_threads=runs),
         }
         emit(summary)
     return rows

@@ -134,8 +134,9 @@ class ShardedBatches:
 
     def __iter__(self):
         n, r = self.num_processes, self.process_index
+        end = len(self) * n
         for step, batch in enumerate(self.batches):
-            if step >= len(self) * n:
+            if step >= end:
                 return
             if step % n == r:
                 yield batch
