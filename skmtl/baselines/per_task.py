@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from skmtl.base import MultiTaskEstimator
@@ -13,7 +17,28 @@ from skmtl.tasks import _describe, _label, as_tasks, column_or_1d_labels
 __all__ = ["PerTaskClassifier", "PerTaskRegressor"]
 
 
+def _fit_one(estimator, X, y, where):
+    """Fit one task's clone; errors name the task (runs in a joblib worker)."""
+    try:
+        return estimator.fit(X, y)
+    except (ValueError, TypeError) as exc:
+        raise type(exc)(f"{where}: {exc}") from None
+
+
+def _predict_one(estimator, method, X):
+    """One task's predictions; an empty matrix gives an empty result of the right width."""
+    if X.shape[0] == 0:
+        width = len(estimator.classes_) if method == "predict_proba" else None
+        return np.zeros((0, width)) if width else np.zeros(0)
+    return getattr(estimator, method)(X)
+
+
 class _PerTaskMixin:
+    _parameter_constraints = {
+        "estimator": [HasMethods(["fit"]), None],
+        "n_jobs": [Integral, None],
+    }
+
     def fit(self, X, y=None, metadata=None):
         """Fit one clone of ``estimator`` on every task.
 
@@ -30,7 +55,8 @@ class _PerTaskMixin:
         base = self._default() if self.estimator is None else self.estimator
         if not hasattr(base, "fit"):
             raise TypeError(f"estimator must be a scikit-learn estimator, got {base!r}.")
-        estimators = []
+        self._validate_params()
+        jobs = []
         for i, (Xt, yt) in enumerate(zip(tasks.Xs, tasks.ys)):
             where = _describe(i, tasks.names[i])
             if Xt.shape[0] == 0:
@@ -42,10 +68,8 @@ class _PerTaskMixin:
                     f"{where} has only one class ({_label(yt[0])}); a classifier needs at least 2 "
                     "classes in every task (1 class found)."
                 )
-            try:
-                estimators.append(clone(base).fit(Xt, yt))
-            except (ValueError, TypeError) as exc:
-                raise type(exc)(f"{where}: {exc}") from None
+            jobs.append(delayed(_fit_one)(clone(base), Xt, yt, where))
+        estimators = Parallel(n_jobs=self.n_jobs)(jobs)
         self.estimators_ = estimators
         self._set_task_attributes(tasks)
         if self._is_clf:
@@ -56,14 +80,10 @@ class _PerTaskMixin:
     def _per_task(self, method, X):
         check_is_fitted(self)
         Xs, single = self._validate_predict_input(X)
-        out = []
-        for est, Xt in zip(self.estimators_, Xs):
-            if Xt.shape[0] == 0:
-                width = len(est.classes_) if method == "predict_proba" else None
-                out.append(np.zeros((0, width)) if width else np.zeros(0))
-            else:
-                out.append(getattr(est, method)(Xt))
-        return self._format(out, single)
+        out = Parallel(n_jobs=self.n_jobs)(
+            delayed(_predict_one)(est, method, Xt) for est, Xt in zip(self.estimators_, Xs)
+        )
+        return self._format(list(out), single)
 
     def predict(self, X):
         """Predictions of every task's own estimator.
@@ -88,6 +108,10 @@ class PerTaskClassifier(_PerTaskMixin, ClassifierMixin, MultiTaskEstimator):
     ----------
     estimator : scikit-learn classifier, default=None
         Cloned for every task; ``LogisticRegression(max_iter=1000)`` when None.
+    n_jobs : int or None, default=None
+        Tasks fitted (and predicted) in parallel through joblib: ``None`` means 1
+        unless inside a ``joblib.parallel_backend`` context (e.g. ``"dask"``, to fit
+        the tasks on a Dask cluster), ``-1`` all cores. Results do not depend on it.
 
     Attributes
     ----------
@@ -110,8 +134,9 @@ class PerTaskClassifier(_PerTaskMixin, ClassifierMixin, MultiTaskEstimator):
     _is_clf = True
     score = MultiTaskEstimator.score
 
-    def __init__(self, estimator=None):
+    def __init__(self, estimator=None, *, n_jobs=None):
         self.estimator = estimator
+        self.n_jobs = n_jobs
 
     @staticmethod
     def _default():
@@ -138,6 +163,10 @@ class PerTaskRegressor(_PerTaskMixin, RegressorMixin, MultiTaskEstimator):
     ----------
     estimator : scikit-learn regressor, default=None
         Cloned for every task; ``Ridge()`` when None.
+    n_jobs : int or None, default=None
+        Tasks fitted (and predicted) in parallel through joblib: ``None`` means 1
+        unless inside a ``joblib.parallel_backend`` context (e.g. ``"dask"``, to fit
+        the tasks on a Dask cluster), ``-1`` all cores. Results do not depend on it.
 
     Attributes
     ----------
@@ -161,8 +190,9 @@ class PerTaskRegressor(_PerTaskMixin, RegressorMixin, MultiTaskEstimator):
         tags.target_tags.multi_output = True
         return tags
 
-    def __init__(self, estimator=None):
+    def __init__(self, estimator=None, *, n_jobs=None):
         self.estimator = estimator
+        self.n_jobs = n_jobs
 
     @staticmethod
     def _default():
