@@ -46,7 +46,15 @@ from skmtl._skorch import (
     iter_task_outputs,
 )
 from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
-from skmtl.tasks import _describe, _label, as_task_inputs, as_tasks, column_or_1d_labels
+from skmtl.preprocessing import fit_input_encoder
+from skmtl.tasks import (
+    _describe,
+    _label,
+    as_tasks,
+    column_or_1d_labels,
+    set_task_attributes,
+    validate_task_inputs,
+)
 
 __all__ = [
     "MultiTaskEstimator",
@@ -83,26 +91,14 @@ class MultiTaskEstimator(BaseEstimator):
     """
 
     def _set_task_attributes(self, tasks):
-        self.n_tasks_ = tasks.n_tasks
-        self.task_names_ = list(tasks.names)
-        self.n_features_per_task_ = list(tasks.n_features)
-        self.feature_names_per_task_ = [list(f) for f in tasks.feature_names]
-        if len(set(self.n_features_per_task_)) == 1:
-            self.n_features_in_ = self.n_features_per_task_[0]
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        set_task_attributes(self, tasks)  # incl. the feature names checked at predict
 
     def _validate_predict_input(self, X):
         """Validated float64 feature matrices, one per fitted task, and the single flag."""
         check_is_fitted(self)
         try:
-            return as_task_inputs(
-                X,
-                self.n_tasks_,
-                self.n_features_per_task_,
-                self.task_names_,
-                owner=type(self).__name__,
-            )
+            tasks, single = validate_task_inputs(self, X)  # widths, names, input encoding
+            return tasks.Xs, single
         except ValueError as exc:
             raise ValueError(str(exc)) from None
 
@@ -440,10 +436,10 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         ]
 
     def _fit_input_scaling(self, Xs):
-        self.input_mean_ = [x.mean(0) for x in Xs]
+        self.input_mean_ = [np.nanmean(x, 0) for x in Xs]  # NaN: a missing (masked) value
         scales = []
         for x in Xs:
-            s = x.std(0)
+            s = np.nanstd(x, 0)
             scales.append(np.where(s > 1e-12, s, 1.0))
         self.input_scale_ = scales
 
@@ -492,6 +488,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         device = check_device(self.device)
         self._check_training_data(tasks)
         warm = bool(self.warm_start) and getattr(self, "net_", None) is not None
+        tasks = fit_input_encoder(self, tasks, refit=not warm)  # categorical / missing values
         if warm:
             self._check_warm_compatible(tasks)
         ys, n_outputs = self._encode_targets(tasks, refit=not warm)
@@ -627,13 +624,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             positions = list(range(self.n_tasks_))
         else:
             t = self._task_position(task)
-            Xs, _ = as_task_inputs(
-                X,
-                1,
-                [self.n_features_per_task_[t]],
-                [self.task_names_[t]],
-                owner=type(self).__name__,
-            )
+            Xs = validate_task_inputs(self, X, task=t)[0].Xs
             positions, single = [t], True
         self._move_to(check_device(self.device))
         scaled = self._scale(Xs, positions)
