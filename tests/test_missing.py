@@ -70,14 +70,12 @@ def test_other_neural_estimators_refuse_with_the_remedy(iris):
     X, y = iris
     Xm = _remove(X, 0.3, 2)
     est = clone(TINY["HardSharingClassifier"])
-    msg = r"task 0: X contains NaN .*'sepal-length' \(\d+\).*TaskInputEncoder\(missing='impute'\)"
+    msg = r"task 0: X contains NaN .*'x0' \(\d+\).*TaskInputEncoder\(missing='impute'\)"
     with pytest.raises(ValueError, match=msg):
         est.fit([(Xm, y), (X, y)])
     pipe = make_pipeline(TaskInputEncoder(missing="impute"), est).fit([(Xm, y), (X, y)])
     enc = pipe[0]
-    assert enc.feature_names_out_[0][-4:] == [
-        f"{c} is missing" for c in ["sepal-length", "sepal-width", "petal-length", "petal-width"]
-    ]
+    assert enc.feature_names_out_[0][-4:] == [f"{c} is missing" for c in ["x0", "x1", "x2", "x3"]]
     assert enc.feature_names_out_[1] == [
         "sepal-length",
         "sepal-width",

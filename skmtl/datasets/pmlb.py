@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import warnings
 
 import numpy as np
@@ -37,6 +38,29 @@ def _cached_names(cache_dir):
     if not cache_dir.is_dir():
         return set()
     return {p.name for p in cache_dir.iterdir() if (p / f"{p.name}.tsv.gz").is_file()}
+
+
+def _check_names(selected, summary, cached, kind, cache_dir):
+    """Refuse unknown names (with close matches) and datasets of the other kind."""
+    known = set(summary.index) | cached
+    unknown = [n for n in selected if n not in known]
+    if unknown:
+        hints = {n: difflib.get_close_matches(n, sorted(known), n=3, cutoff=0.6) for n in unknown}
+        hint = "; ".join(f"{n!r}: did you mean {m}?" for n, m in hints.items() if m)
+        local = sorted(n for n in cached if n in summary.index and summary.loc[n, "task"] == kind)
+        raise ValueError(
+            f"unknown PMLB dataset(s) {unknown}. {hint + ' ' if hint else ''}Available locally "
+            f"in {cache_dir} ({len(local)} {kind} datasets): "
+            f"{local[:30]}{' ...' if len(local) > 30 else ''}"
+        )
+    other = {n: summary.loc[n, "task"] for n in selected if n in summary.index}
+    other = {n: k for n, k in other.items() if k != kind}
+    if other:
+        kinds = sorted(set(other.values()))
+        raise ValueError(
+            f"PMLB dataset(s) {sorted(other)} are {'/'.join(kinds)} datasets, not {kind}; "
+            f"load them with kind={kinds[0]!r}."
+        )
 
 
 def load_pmlb_tasks(
@@ -81,7 +105,9 @@ def load_pmlb_tasks(
     Raises
     ------
     ValueError
-        For an unknown dataset name (listing the datasets available locally).
+        For an unknown dataset name (with the closest known names and the datasets
+        available locally), or a dataset of the other ``kind`` (PMLB's own table says
+        which; a regression target would otherwise be read as hundreds of classes).
 
     Examples
     --------
@@ -114,16 +140,7 @@ def load_pmlb_tasks(
         if isinstance(names, str):
             names = [names]
         selected = list(names)
-        known = set(summary.index) | cached
-        unknown = [n for n in selected if n not in known]
-        if unknown:
-            local = sorted(
-                n for n in cached if n in summary.index and summary.loc[n, "task"] == kind
-            )
-            raise ValueError(
-                f"unknown PMLB dataset(s) {unknown}. Available locally in {cache_dir} "
-                f"({len(local)} {kind} datasets): {local[:30]}{' ...' if len(local) > 30 else ''}"
-            )
+        _check_names(selected, summary, cached, kind, cache_dir)
     Xs, ys, feature_names, task_names = [], [], [], []
     for n in selected:
         try:
