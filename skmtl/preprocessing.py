@@ -167,6 +167,17 @@ class _TaskPlan:
         self.fill = fill  # per output column: value for a missing entry (impute) or None
         self.indicate = indicate  # raw positions that get a missing-indicator column
         self.onehot = onehot  # {position: bool}
+        self.keep = None  # encoded columns kept (None: all); never-observed columns drop
+
+    def _widths(self):
+        return [
+            len(self.categorical[j]) if j in self.categorical and self.onehot[j] else 1
+            for j in range(len(self.columns))
+        ]
+
+    def origin(self):
+        """Raw column position of every encoded column (before indicators)."""
+        return np.repeat(np.arange(len(self.columns)), self._widths())
 
     def output_names(self):
         names = []
@@ -175,6 +186,8 @@ class _TaskPlan:
                 names.extend(f"{c}={level}" for level in self.categorical[j])
             else:
                 names.append(c)
+        if self.keep is not None:
+            names = [n for n, k in zip(names, self.keep) if k]
         return names + [f"{self.columns[j]} is missing" for j in self.indicate]
 
 
@@ -222,11 +235,11 @@ class TaskInputEncoder(TransformerMixin, BaseEstimator):
     missing : {"error", "keep", "mask", "impute"}, default="error"
         ``"error"``: refuse missing values, naming the task and the columns.
         ``"keep"``: leave them as NaN (for a model that handles them itself).
-        ``"mask"``: as ``"keep"``, but a column must have an observed value at fit
-        (the variable-embedding models then treat a NaN as an absent variable).
+        ``"mask"``: as ``"keep"`` (the variable-embedding models then treat a NaN as an
+        absent variable), but a column with no observed value at fit is dropped.
         ``"impute"``: fill with the task's training median of the (encoded) column and
         add an indicator variable ``"<column> is missing"`` for every column that had
-        missing values at fit.
+        missing values at fit; a column with no observed value at fit is dropped.
     max_onehot : int, default=10
         Most levels a categorical column may have to be one-hot encoded.
 
@@ -287,14 +300,18 @@ class TaskInputEncoder(TransformerMixin, BaseEstimator):
         values, missing = _encode_columns(plan, X, frame)
         where = _describe(t, tasks.names[t])
         if missing.any():
-            self._check_missing(missing, columns, where, owner, fitting=True)
+            self._check_missing(missing, columns, where, owner)
+        never = missing.all(0) if len(missing) else np.zeros(len(columns), dtype=bool)
+        if self.missing in ("mask", "impute") and never.any():  # no variable to learn
+            plan.keep = ~np.isin(plan.origin(), np.flatnonzero(never))
+            values = values[:, plan.keep]
         if self.missing == "impute":
-            plan.indicate = [j for j in range(len(columns)) if missing[:, j].any()]
+            plan.indicate = [j for j in range(len(columns)) if missing[:, j].any() and not never[j]]
             with np.errstate(all="ignore"):
                 plan.fill = np.nan_to_num(np.nanmedian(values, axis=0)) if len(values) else None
         return plan
 
-    def _check_missing(self, missing, columns, where, owner, fitting):
+    def _check_missing(self, missing, columns, where, owner):
         counts = missing.sum(0)
         cols = [f"{columns[j]!r} ({int(counts[j])})" for j in np.flatnonzero(counts)]
         if self.missing == "error":
@@ -305,12 +322,6 @@ class TaskInputEncoder(TransformerMixin, BaseEstimator):
                 f"make_pipeline(TaskInputEncoder(missing='impute'), {owner}(...)), or use "
                 "SharedVariableEmbeddingClassifier, which treats a missing value as an "
                 "absent variable."
-            )
-        empty = [columns[j] for j in np.flatnonzero(counts == len(missing))]
-        if fitting and empty and self.missing in ("mask", "impute") and len(missing):
-            raise ValueError(
-                f"{where}: column(s) {empty} have no observed value in the training rows; "
-                "drop them."
             )
 
     def transform(self, X, *, positions=None, owner=None):
@@ -344,17 +355,19 @@ class TaskInputEncoder(TransformerMixin, BaseEstimator):
                 )
             values, missing = _encode_columns(plan, tasks.Xs[i], tasks.frames[i])
             if missing.any():
-                self._check_missing(
-                    missing, plan.columns, _describe(i, tasks.names[i]), owner, False
-                )
+                self._check_missing(missing, plan.columns, _describe(i, tasks.names[i]), owner)
+            if plan.keep is not None:
+                values = values[:, plan.keep]
             if plan.fill is not None:
                 values = np.where(np.isnan(values), plan.fill, values)
                 values = np.hstack([values, missing[:, plan.indicate].astype(np.float64)])
             Xs.append(values)
             names.append(self.feature_names_out_[t])
-        return Tasks._from_validated(
-            Xs, tasks.ys, list(tasks.names), names, tasks.metadata, tasks.metadata_names, like=tasks
+        out = Tasks._from_validated(
+            Xs, tasks.ys, list(tasks.names), names, tasks.metadata, tasks.metadata_names
         )
+        out.input_columns = [list(n) for n in names]  # the next step's input: these columns
+        return out
 
 
 def fit_input_encoder(estimator, tasks, refit=True):
@@ -388,4 +401,6 @@ def fit_input_encoder(estimator, tasks, refit=True):
     if refit or getattr(estimator, "input_encoder_", None) is None:
         policy = getattr(estimator, "_missing_values", "error")
         estimator.input_encoder_ = TaskInputEncoder(missing=policy).fit(tasks, owner=owner)
-    return estimator.input_encoder_.transform(tasks, owner=owner)
+    encoded = estimator.input_encoder_.transform(tasks, owner=owner)
+    encoded.input_columns, encoded.input_widths = tasks.input_columns, tasks.input_widths
+    return encoded  # the model's variables, with the columns the user gave

@@ -696,6 +696,27 @@ def _is_discrete(y):
         return False
 
 
+def _with_row_targets(tasks, y):
+    """``tasks`` with targets taken from ``y``, one entry per row in global row order."""
+    y = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    off = tasks.offsets
+    ys = [
+        _validate_y(y[off[t] : off[t + 1]], t, tasks.names[t], tasks.sizes[t])
+        for t in range(tasks.n_tasks)
+    ]
+    out = Tasks._from_validated(
+        tasks.Xs,
+        ys,
+        tasks.names,
+        tasks.feature_names,
+        tasks.metadata,
+        tasks.metadata_names,
+        like=tasks,
+        frames=tasks.frames,
+    )
+    return out
+
+
 def as_tasks(X, y=None, metadata=None, *, require_y=True):
     """Coerce the accepted input forms of ``fit``/``score`` into a :class:`Tasks`.
 
@@ -728,10 +749,10 @@ def as_tasks(X, y=None, metadata=None, *, require_y=True):
     single = False
     if isinstance(X, Tasks):
         tasks = X
-        if y is not None and not tasks.has_targets:
-            raise ValueError("y was given separately but the Tasks carry no targets.")
         if y is not None and len(y) != len(tasks):
             raise ValueError(f"y has {len(y)} entries but the Tasks hold {len(tasks)} rows.")
+        if y is not None and not tasks.has_targets:  # e.g. from a Pipeline's transform step
+            tasks = _with_row_targets(tasks, y)
         if metadata is not None:
             tasks = Tasks._from_validated(
                 tasks.Xs,
