@@ -40,6 +40,20 @@ def _cached_names(cache_dir):
     return {p.name for p in cache_dir.iterdir() if (p / f"{p.name}.tsv.gz").is_file()}
 
 
+def _size_filter(summary, candidates, max_features, max_rows):
+    """The candidates under the size limits, and why the others were dropped."""
+    selected, dropped = [], {}
+    for n in candidates:
+        row = summary.loc[n]
+        if row["n_features"] >= max_features:
+            dropped[n] = f"{int(row['n_features'])} features >= {max_features}"
+        elif row["n_instances"] >= max_rows:
+            dropped[n] = f"{int(row['n_instances'])} rows >= {max_rows}"
+        else:
+            selected.append(n)
+    return selected, dropped
+
+
 def _check_names(selected, summary, cached, kind, cache_dir):
     """Refuse unknown names (with close matches) and datasets of the other kind."""
     known = set(summary.index) | cached
@@ -127,15 +141,7 @@ def load_pmlb_tasks(
         candidates = summary.index[summary["task"] == kind]
         if names is None:
             candidates = [n for n in candidates if n in cached]
-        selected = []
-        for n in sorted(candidates):
-            row = summary.loc[n]
-            if row["n_features"] >= max_features:
-                dropped[n] = f"{int(row['n_features'])} features >= {max_features}"
-            elif row["n_instances"] >= max_rows:
-                dropped[n] = f"{int(row['n_instances'])} rows >= {max_rows}"
-            else:
-                selected.append(n)
+        selected, dropped = _size_filter(summary, sorted(candidates), max_features, max_rows)
     else:
         if isinstance(names, str):
             names = [names]
