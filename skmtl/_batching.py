@@ -44,6 +44,7 @@ class TaskDataset(torch.utils.data.Dataset):
         self.Xs = [np.ascontiguousarray(x, dtype=np.float32) for x in Xs]
         self.ys = ys
         self.sizes = np.array([x.shape[0] for x in self.Xs], dtype=np.int64)
+        self.has_missing = any(np.isnan(x).any() for x in self.Xs)
         self.widths = np.array([x.shape[1] for x in self.Xs], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(self.sizes)])
         value_offsets = np.concatenate([[0], np.cumsum(self.sizes * self.widths)])
@@ -108,7 +109,16 @@ class TaskDataset(torch.utils.data.Dataset):
             ``X`` float32 (B, F) zero-padded, ``task`` int64 (B,), ``mask`` bool (B, F);
             F is the widest task among the rows.
         yi : tensor or None
+
+        A missing value (NaN) is an absent variable: value 0 and ``mask`` False.
         """
+        Xi, yi = self._gather(rows)
+        if self.has_missing:
+            missing = torch.isnan(Xi["X"])
+            Xi = {**Xi, "X": Xi["X"].masked_fill(missing, 0.0), "mask": Xi["mask"] & ~missing}
+        return Xi, yi
+
+    def _gather(self, rows):
         if self.matrix is not None:
             rows = torch.as_tensor(rows, dtype=torch.long, device=self.device)
             X = self.matrix.index_select(0, rows)

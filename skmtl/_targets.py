@@ -104,7 +104,7 @@ def target_matrices(ys, names):
 
 
 def standardise(matrices, pooled=False):
-    """Mean and scale (std, 1 where constant) of every matrix's columns.
+    """Mean and scale (std, 1 where constant) of every matrix's columns, ignoring NaN.
 
     Parameters
     ----------
@@ -125,9 +125,9 @@ def standardise(matrices, pooled=False):
     if pooled:
         mean, scale = standardise([np.concatenate(matrices)])
         return [mean[0].copy() for _ in matrices], [scale[0].copy() for _ in matrices]
-    means = [m.mean(0) for m in matrices]
+    means = [np.nanmean(m, 0) for m in matrices]  # NaN: a missing (masked) value
     scales = []
     for m in matrices:
-        s = m.std(0)
+        s = np.nanstd(m, 0)
         scales.append(np.where(s > 1e-12, s, 1.0))
     return means, scales

@@ -41,7 +41,13 @@ from skmtl._training import (
     training_callbacks,
 )
 from skmtl.nn.losses import MaskedCrossEntropy, TaskMSE
-from skmtl.tasks import _describe, as_task_inputs, as_tasks
+from skmtl.preprocessing import fit_input_encoder
+from skmtl.tasks import (
+    _describe,
+    as_tasks,
+    set_task_attributes,
+    validate_task_inputs,
+)
 
 __all__ = [
     "MultiTaskEstimator",
@@ -84,26 +90,14 @@ class MultiTaskEstimator(BaseEstimator):
     """
 
     def _set_task_attributes(self, tasks):
-        self.n_tasks_ = tasks.n_tasks
-        self.task_names_ = list(tasks.names)
-        self.n_features_per_task_ = list(tasks.n_features)
-        self.feature_names_per_task_ = [list(f) for f in tasks.feature_names]
-        if len(set(self.n_features_per_task_)) == 1:
-            self.n_features_in_ = self.n_features_per_task_[0]
-        elif hasattr(self, "n_features_in_"):
-            del self.n_features_in_
+        set_task_attributes(self, tasks)  # incl. the feature names checked at predict
 
     def _validate_predict_input(self, X):
         """Validated float64 feature matrices, one per fitted task, and the single flag."""
         check_is_fitted(self)
         try:
-            return as_task_inputs(
-                X,
-                self.n_tasks_,
-                self.n_features_per_task_,
-                self.task_names_,
-                owner=type(self).__name__,
-            )
+            tasks, single = validate_task_inputs(self, X)  # widths, names, input encoding
+            return tasks.Xs, single
         except ValueError as exc:
             raise ValueError(str(exc)) from None
 
@@ -528,6 +522,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     def _prepare_tasks(self, tasks, warm):
         """Checked tasks -> (scaled inputs, encoded targets, spec); sets the task attributes."""
         self._check_training_data(tasks)
+        tasks = fit_input_encoder(self, tasks, refit=not warm)  # categorical / missing values
         if warm:
             self._check_warm_compatible(tasks)
         ys, n_outputs = self._encode_targets(tasks, refit=not warm)
@@ -591,10 +586,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             Xs, single = self._validate_predict_input(X)
             return Xs, list(range(self.n_tasks_)), single
         t = self._task_position(task)
-        Xs, _ = as_task_inputs(
-            X, 1, [self.n_features_per_task_[t]], [self.task_names_[t]], owner=type(self).__name__
-        )
-        return Xs, [t], True
+        return validate_task_inputs(self, X, task=t)[0].Xs, [t], True
 
     def _forward_outputs(self, X, method=None, task=None):
         """Module outputs per task (torch, CPU) for validated, scaled inputs.

@@ -180,6 +180,9 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
     ['shared_embedding', 'rank', 'task', 'variable']
     """
 
+    #: a missing value (NaN) is an absent variable, masked out of the pooled sum / mean
+    _missing_values = "mask"
+
     _parameter_constraints = {
         **MultiTaskClassifier._parameter_constraints,
         "embedding_dim": [Interval(Integral, 1, None, closed="left")],

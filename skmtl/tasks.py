@@ -17,7 +17,16 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
 
-__all__ = ["Tasks", "TaskSpec", "as_tasks", "as_task_inputs"]
+__all__ = [
+    "Tasks",
+    "TaskSpec",
+    "as_tasks",
+    "as_task_inputs",
+    "as_input_tasks",
+    "check_feature_names",
+    "set_task_attributes",
+    "validate_task_inputs",
+]
 
 
 @dataclass(frozen=True)
@@ -123,35 +132,109 @@ def _looks_like_matrix_attempt(x):
     return hasattr(x, "shape") or isinstance(x, pd.Series)
 
 
+def _is_categorical(column):
+    """True for a DataFrame column skmtl treats as categorical (category, object, string)."""
+    dtype = column.dtype
+    return (
+        isinstance(dtype, pd.CategoricalDtype)
+        or pd.api.types.is_object_dtype(dtype)
+        or pd.api.types.is_string_dtype(dtype)
+    )
+
+
+def _numeric_values(column, where):
+    """A numeric or bool DataFrame column as float64 (missing -> NaN)."""
+    try:
+        if not pd.api.types.is_numeric_dtype(column.dtype):
+            raise TypeError
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{where}: column {column.name!r} ({column.dtype}) is neither numeric, bool nor "
+            "categorical; convert it first."
+        ) from None
+
+
+def _validate_frame(X, where):
+    """Validate a DataFrame task: float64 array (object when categorical) and its frame.
+
+    Returns ``(values, names, frame)``; ``frame`` is None for an all-numeric table, else
+    a copy with string column names, a fresh row index, numeric columns as float64 and
+    categorical (category / object / string) columns as given.
+    """
+    names = [str(c) for c in X.columns]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"{where}: duplicated column names {dup}.")
+    if X.shape[1] == 0:
+        raise ValueError(f"{where}: X has 0 feature(s) (shape={X.shape}); a task needs one.")
+    categorical = [_is_categorical(X[c]) for c in X.columns]
+    numeric = {
+        n: _numeric_values(X[c], where)
+        for n, c, cat in zip(names, X.columns, categorical)
+        if not cat
+    }
+    for n, v in numeric.items():
+        if np.isinf(v).any():
+            raise ValueError(f"{where}: Input X contains infinity (column {n!r}).")
+    if not any(categorical):
+        values = np.column_stack(list(numeric.values())) if numeric else np.zeros((len(X), 0))
+        return values.reshape(len(X), len(names)), names, None
+    frame = pd.DataFrame(
+        {
+            n: numeric[n] if not cat else X[c].to_numpy()
+            for n, c, cat in zip(names, X.columns, categorical)
+        }
+    )
+    for n, c, cat in zip(names, X.columns, categorical):
+        if cat and isinstance(X[c].dtype, pd.CategoricalDtype):
+            frame[n] = pd.Categorical(X[c].to_numpy(), dtype=X[c].dtype)
+    return frame.to_numpy(dtype=object), names, frame
+
+
 def _validate_X(X, i, name, allow_nan=False):
-    """Validate one task's features: numeric, 2-D, finite. Returns (float64 array, names)."""
+    """One numeric task's features as float64 (no categorical columns), and its names.
+
+    For callers that need plain numbers (e.g. a new task of a pooled model); NaN is
+    refused unless ``allow_nan``.
+    """
+    values, names, frame = _validate_table(X, i, name, allow_nan=allow_nan)
+    if frame is not None:
+        cats = [c for c in frame.columns if _is_categorical(frame[c])]
+        raise ValueError(f"{_describe(i, name)}: column(s) {cats} are categorical; encode them.")
+    return values, names or [f"x{j}" for j in range(values.shape[1])]
+
+
+def _validate_table(X, i, name, allow_nan=True):
+    """Validate one task's features: 2-D, numeric (or categorical DataFrame columns), no inf.
+
+    Returns ``(values, names, frame)``: float64 values (object for a table with
+    categorical columns, whose validated DataFrame is ``frame``; None otherwise), and the
+    column names of a DataFrame (None for arrays). NaN marks a missing value; it is
+    refused here unless ``allow_nan`` (the estimators decide what a missing value means).
+    """
     where = _describe(i, name)
-    feature_names = None
     if isinstance(X, pd.DataFrame):
-        bad = [
-            f"{c!r} ({X[c].dtype})"
-            for c in X.columns
-            if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
-            or isinstance(X[c].dtype, pd.CategoricalDtype)
-        ]
-        if bad:
-            raise ValueError(
-                f"{where}: column(s) {', '.join(bad)} are not numeric; encode categorical and "
-                "string columns first (e.g. with sklearn.preprocessing.OneHotEncoder)."
-            )
-        feature_names = [str(c) for c in X.columns]
+        values, names, frame = _validate_frame(X, where)
+        if frame is not None:
+            if not allow_nan and frame.isna().to_numpy().any():
+                raise ValueError(f"{where}: Input X contains NaN.")
+            return values, names, frame
+        X, feature_names = values, names
     elif isinstance(X, pd.Series):
         raise ValueError(
             f"{where}: X is a pandas Series (1-D); pass a DataFrame or a 2-D array, "
             "e.g. X.to_frame() for a single feature."
         )
+    else:
+        feature_names = None
     if isinstance(X, np.ndarray) and X.dtype.kind in "OSU":
         try:
             X = X.astype(np.float64)
         except (TypeError, ValueError) as exc:
             raise type(exc)(
-                f"{where}: X contains non-numeric values (dtype {X.dtype}); encode categorical "
-                f"and string columns first. ({exc})"
+                f"{where}: X contains non-numeric values (dtype {X.dtype}); pass categorical "
+                f"columns in a DataFrame (category, object or string dtype). ({exc})"
             ) from None
     try:
         X = check_array(
@@ -165,9 +248,7 @@ def _validate_X(X, i, name, allow_nan=False):
         )
     except (ValueError, TypeError) as exc:
         raise type(exc)(f"{where}: {exc}") from None
-    if feature_names is None:
-        feature_names = [f"x{j}" for j in range(X.shape[1])]
-    return X, feature_names
+    return X, feature_names, None
 
 
 def _validate_y(y, i, name, n_rows):
@@ -236,6 +317,29 @@ def _validate_metadata(metadata, n_tasks):
     return values, names
 
 
+def _check_task_names(names, n_tasks):
+    if names is None:
+        return [f"task_{i}" for i in range(n_tasks)]
+    names = [str(n) for n in names]
+    if len(names) != n_tasks:
+        raise ValueError(f"{len(names)} task names were given for {n_tasks} tasks.")
+    if len(set(names)) != n_tasks:
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"task names must be unique; duplicated: {dup}.")
+    return names
+
+
+def _check_feature_names_arg(feature_names, Xs, names):
+    if len(feature_names) != len(Xs):
+        raise ValueError(f"feature_names has {len(feature_names)} entries for {len(Xs)} tasks.")
+    for i, fn in enumerate(feature_names):
+        if len(fn) != Xs[i].shape[1]:
+            raise ValueError(
+                f"{_describe(i, names[i])}: {len(fn)} feature names for {Xs[i].shape[1]} columns."
+            )
+    return [[str(f) for f in fn] for fn in feature_names]
+
+
 class Tasks:
     """A validated set of heterogeneous tasks, indexable by row like an array.
 
@@ -290,53 +394,50 @@ class Tasks:
         n_tasks = len(X)
         if n_tasks == 0:
             raise ValueError("no tasks were given: pass at least one (X, y) task.")
-        if names is None:
-            names = [f"task_{i}" for i in range(n_tasks)]
-        names = [str(n) for n in names]
-        if len(names) != n_tasks:
-            raise ValueError(f"{len(names)} task names were given for {n_tasks} tasks.")
-        if len(set(names)) != n_tasks:
-            dup = sorted({n for n in names if names.count(n) > 1})
-            raise ValueError(f"task names must be unique; duplicated: {dup}.")
+        names = _check_task_names(names, n_tasks)
         if y is not None:
             if not isinstance(y, (list, tuple)):
                 raise TypeError("y must be a list with one target array per task.")
             if len(y) != n_tasks:
                 raise ValueError(f"{n_tasks} feature matrices were given but {len(y)} targets.")
-        Xs, fnames, ys = [], [], [] if y is not None else None
+        Xs, columns, frames, ys = [], [], [], [] if y is not None else None
         for i, Xi in enumerate(X):
-            Xa, fn = _validate_X(Xi, i, names[i])
+            Xa, cols, frame = _validate_table(Xi, i, names[i])
             Xs.append(Xa)
-            fnames.append(fn)
+            columns.append(cols)
+            frames.append(frame)
             if y is not None:
                 ys.append(_validate_y(y[i], i, names[i], Xa.shape[0]))
         if feature_names is not None:
-            if len(feature_names) != n_tasks:
-                raise ValueError(
-                    f"feature_names has {len(feature_names)} entries for {n_tasks} tasks."
-                )
-            for i, fn in enumerate(feature_names):
-                if len(fn) != Xs[i].shape[1]:
-                    raise ValueError(
-                        f"{_describe(i, names[i])}: {len(fn)} feature names for "
-                        f"{Xs[i].shape[1]} columns."
-                    )
-            fnames = [[str(f) for f in fn] for fn in feature_names]
-        self.Xs = Xs
-        self.ys = ys
-        self.names = names
-        self.feature_names = fnames
-        self.metadata, self.metadata_names = _validate_metadata(metadata, n_tasks)
+            columns = _check_feature_names_arg(feature_names, Xs, names)
+            frames = [f if f is None else f.set_axis(c, axis=1) for f, c in zip(frames, columns)]
+        fnames = [
+            c if c is not None else [f"x{j}" for j in range(x.shape[1])]
+            for c, x in zip(columns, Xs)
+        ]
+        self._set(Xs, ys, names, fnames, *_validate_metadata(metadata, n_tasks))
+        self.frames = frames
+        self.input_columns = columns
+        self.input_widths = [x.shape[1] for x in Xs]
 
-    @classmethod
-    def _from_validated(cls, Xs, ys, names, feature_names, metadata, metadata_names):
-        obj = cls.__new__(cls)
-        obj.Xs, obj.ys, obj.names = Xs, ys, names
-        obj.feature_names, obj.metadata, obj.metadata_names = (
+    def _set(self, Xs, ys, names, feature_names, metadata, metadata_names):
+        self.Xs, self.ys, self.names = Xs, ys, names
+        self.feature_names, self.metadata, self.metadata_names = (
             feature_names,
             metadata,
             metadata_names,
         )
+
+    @classmethod
+    def _from_validated(
+        cls, Xs, ys, names, feature_names, metadata, metadata_names, *, like=None, frames=None
+    ):
+        """A ``Tasks`` of already validated parts; input columns as ``like``'s (or none)."""
+        obj = cls.__new__(cls)
+        obj._set(Xs, ys, names, feature_names, metadata, metadata_names)
+        obj.frames = [None] * len(Xs) if frames is None else frames
+        obj.input_columns = [None] * len(Xs) if like is None else like.input_columns
+        obj.input_widths = [x.shape[1] for x in Xs] if like is None else like.input_widths
         return obj
 
     # ----------------------------------------------------------------- sizes
@@ -466,18 +567,30 @@ class Tasks:
         rows = np.asarray(rows, dtype=np.int64)
         task = self.task_index[rows]
         local = rows - self.offsets[task]
-        Xs, ys = [], [] if self.ys is not None else None
+        Xs, frames, ys = [], [], [] if self.ys is not None else None
         for t in range(self.n_tasks):
             sel = local[task == t]
             Xs.append(self.Xs[t][sel])
+            frame = self.frames[t]
+            frames.append(None if frame is None else frame.iloc[sel].reset_index(drop=True))
             if ys is not None:
                 ys.append(self.ys[t][sel])
         return Tasks._from_validated(
-            Xs, ys, list(self.names), self.feature_names, self.metadata, self.metadata_names
+            Xs,
+            ys,
+            list(self.names),
+            self.feature_names,
+            self.metadata,
+            self.metadata_names,
+            like=self,
+            frames=frames,
         )
 
     def task(self, t):
         """Return ``(X, y)`` of task ``t`` (``y`` is None for unlabelled tasks).
+
+        ``X`` is the validated DataFrame for a table with categorical columns, else the
+        float64 array.
 
         Examples
         --------
@@ -486,34 +599,70 @@ class Tasks:
         >>> X.shape
         (2, 1)
         """
-        return self.Xs[t], None if self.ys is None else self.ys[t]
+        X = self.Xs[t] if self.frames[t] is None else self.frames[t]
+        return X, None if self.ys is None else self.ys[t]
 
-    def with_targets(self, ys):
-        """Return a copy whose targets are ``ys`` (one array per task, validated)."""
-        return Tasks(
-            self.Xs,
-            ys,
-            names=self.names,
-            metadata=None if self.metadata is None else self._metadata_frame(),
-            feature_names=self.feature_names,
+    def items(self):
+        """Iterate over the tasks as ``(X, y)`` pairs, in task order.
+
+        A ``Tasks`` is indexed and sized by *rows* (``len(T)``, ``T[rows]``), as
+        scikit-learn's splitters need, so iterating over it directly is refused; this
+        method is the iteration over tasks. ``X`` is as :meth:`task` returns it.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> T = Tasks([np.zeros((2, 1)), np.ones((3, 2))], [[0, 1], [1, 0, 1]])
+        >>> [(X.shape, len(y)) for X, y in T.items()]
+        [((2, 1), 2), ((3, 2), 3)]
+        """
+        return (self.task(t) for t in range(self.n_tasks))
+
+    def __iter__(self):
+        raise TypeError(
+            "a Tasks is indexed by rows (len(T) is the number of rows), so it is not "
+            "iterated directly; iterate over its tasks with `for X, y in T.items()`."
+        )
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "a Tasks holds one table per task and is not one array: a plain scikit-learn "
+            "transformer cannot take it. Wrap the transformer so that it is fitted per task, "
+            "e.g. make_pipeline(PerTaskTransformer(StandardScaler()), estimator) "
+            "(skmtl.preprocessing.PerTaskTransformer)."
         )
 
     def with_features(self, Xs):
-        """Return a copy whose feature matrices are ``Xs`` (same rows per task)."""
-        Xv = [_validate_X(x, i, self.names[i])[0] for i, x in enumerate(Xs)]
-        for i, x in enumerate(Xv):
-            if x.shape[0] != self.Xs[i].shape[0]:
+        """Return a copy whose feature matrices are ``Xs`` (same rows per task).
+
+        Names come from ``Xs`` where they are DataFrames, else are kept when a task's
+        width is unchanged (``x0``, ``x1``, ... otherwise). Targets and metadata are kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> T = Tasks([np.zeros((2, 1))], [[0, 1]], feature_names=[["a"]])
+        >>> T.with_features([np.ones((2, 1))]).feature_names
+        [['a']]
+        """
+        fnames, columns, frames, Xv = [], [], [], []
+        for i, x in enumerate(Xs):
+            values, cols, frame = _validate_table(x, i, self.names[i])
+            if values.shape[0] != self.Xs[i].shape[0]:
                 raise ValueError(f"{_describe(i, self.names[i])}: row count changed.")
-        same_width = all(a.shape[1] == b.shape[1] for a, b in zip(Xv, self.Xs))
-        fnames = (
-            self.feature_names if same_width else [[f"x{j}" for j in range(x.shape[1])] for x in Xv]
-        )
-        return Tasks._from_validated(
+            if cols is None and values.shape[1] == self.Xs[i].shape[1]:
+                cols = self.input_columns[i]
+                fnames.append(self.feature_names[i])
+            else:
+                fnames.append(cols or [f"x{j}" for j in range(values.shape[1])])
+            Xv.append(values)
+            columns.append(cols)
+            frames.append(frame)
+        out = Tasks._from_validated(
             Xv, self.ys, list(self.names), fnames, self.metadata, self.metadata_names
         )
-
-    def _metadata_frame(self):
-        return pd.DataFrame(self.metadata, columns=self.metadata_names, index=self.names)
+        out.frames, out.input_columns = frames, columns
+        return out
 
     def spec(self, n_outputs):
         """The :class:`TaskSpec` of these tasks with ``n_outputs`` per task."""
@@ -545,6 +694,27 @@ def _is_discrete(y):
         return type_of_target(y) in ("binary", "multiclass")
     except ValueError:
         return False
+
+
+def _with_row_targets(tasks, y):
+    """``tasks`` with targets taken from ``y``, one entry per row in global row order."""
+    y = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
+    off = tasks.offsets
+    ys = [
+        _validate_y(y[off[t] : off[t + 1]], t, tasks.names[t], tasks.sizes[t])
+        for t in range(tasks.n_tasks)
+    ]
+    out = Tasks._from_validated(
+        tasks.Xs,
+        ys,
+        tasks.names,
+        tasks.feature_names,
+        tasks.metadata,
+        tasks.metadata_names,
+        like=tasks,
+        frames=tasks.frames,
+    )
+    return out
 
 
 def as_tasks(X, y=None, metadata=None, *, require_y=True):
@@ -579,10 +749,10 @@ def as_tasks(X, y=None, metadata=None, *, require_y=True):
     single = False
     if isinstance(X, Tasks):
         tasks = X
-        if y is not None and not tasks.has_targets:
-            raise ValueError("y was given separately but the Tasks carry no targets.")
         if y is not None and len(y) != len(tasks):
             raise ValueError(f"y has {len(y)} entries but the Tasks hold {len(tasks)} rows.")
+        if y is not None and not tasks.has_targets:  # e.g. from a Pipeline's transform step
+            tasks = _with_row_targets(tasks, y)
         if metadata is not None:
             tasks = Tasks._from_validated(
                 tasks.Xs,
@@ -590,6 +760,8 @@ def as_tasks(X, y=None, metadata=None, *, require_y=True):
                 tasks.names,
                 tasks.feature_names,
                 *_validate_metadata(metadata, tasks.n_tasks),
+                like=tasks,
+                frames=tasks.frames,
             )
     elif y is None and _is_pair(X):
         tasks, single = Tasks([X[0]], [X[1]], metadata=metadata), True
@@ -619,12 +791,14 @@ def as_tasks(X, y=None, metadata=None, *, require_y=True):
     return tasks, single
 
 
-def as_task_inputs(X, n_tasks, feature_counts=None, task_names=None, owner="the model"):
-    """Validate the features given to ``predict``-like methods.
+def as_input_tasks(
+    X, n_tasks, feature_counts=None, task_names=None, owner="the model", feature_names=None
+):
+    """Validate the features given to ``predict``-like methods into an unlabelled ``Tasks``.
 
     Parameters
     ----------
-    X : Tasks, list of array-like, or array-like
+    X : Tasks, list of array-like, list of (X, y), or array-like
         One feature matrix per fitted task, in fit order; a single matrix when the
         model was fitted on one task.
     n_tasks : int
@@ -635,6 +809,67 @@ def as_task_inputs(X, n_tasks, feature_counts=None, task_names=None, owner="the 
         Names used in error messages.
     owner : str, default="the model"
         Name of the estimator, used in error messages.
+    feature_names : list of (list of str or None), default=None
+        Column names seen at fit per task (None for a task fitted on an array); checked
+        by :func:`check_feature_names` when given.
+
+    Returns
+    -------
+    tasks : Tasks
+    single : bool
+        True when one plain matrix was given.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> T, single = as_input_tasks([np.zeros((2, 3))], n_tasks=1, feature_counts=[3])
+    >>> T.n_features, single
+    ([3], False)
+    """
+    single = False
+    if isinstance(X, Tasks):
+        tasks = X
+    elif _is_list_of_matrices(X):
+        tasks = Tasks(list(X), names=_names_for(task_names, len(X)))
+    elif _is_task_list(X):
+        tasks = Tasks([p[0] for p in X], names=_names_for(task_names, len(X)))
+    elif isinstance(X, (list, tuple)) and len(X) == 0:
+        raise ValueError(f"no tasks were given; the model was fitted on {n_tasks} task(s).")
+    else:
+        if n_tasks != 1:
+            raise ValueError(
+                f"a single feature matrix was given but the model was fitted on {n_tasks} "
+                f"tasks; pass a list of {n_tasks} matrices (one per task, in fit order)."
+            )
+        tasks, single = Tasks([X], names=_names_for(task_names, 1)), True
+    if tasks.n_tasks != n_tasks:
+        raise ValueError(
+            f"{tasks.n_tasks} tasks were given but the model was fitted on {n_tasks}; "
+            "pass one feature matrix per fitted task, in fit order."
+        )
+    if feature_counts is not None:
+        for i, width in enumerate(tasks.n_features):
+            if width != feature_counts[i]:
+                nm = None if task_names is None else task_names[i]
+                raise ValueError(
+                    f"{_describe(i, nm)}: X has {width} features, but {owner} is "
+                    f"expecting {feature_counts[i]} features as input for this task."
+                )
+    if feature_names is not None:
+        check_feature_names(tasks, feature_names, task_names, owner)
+    return tasks, single
+
+
+def _names_for(task_names, n):
+    return list(task_names) if task_names is not None and len(task_names) == n else None
+
+
+def as_task_inputs(
+    X, n_tasks, feature_counts=None, task_names=None, owner="the model", feature_names=None
+):
+    """Validate the features given to ``predict``-like methods into arrays.
+
+    As :func:`as_input_tasks`, returning the validated matrices instead of a ``Tasks``.
 
     Returns
     -------
@@ -649,38 +884,151 @@ def as_task_inputs(X, n_tasks, feature_counts=None, task_names=None, owner="the 
     >>> single
     False
     """
-    single = False
-    if isinstance(X, Tasks):
-        Xs = X.Xs
-        names = X.names
-    elif _is_list_of_matrices(X):
-        Xs = Tasks(list(X)).Xs
-        names = task_names
-    elif _is_task_list(X):
-        Xs = Tasks([p[0] for p in X]).Xs
-        names = task_names
-    elif isinstance(X, (list, tuple)) and len(X) == 0:
-        raise ValueError(f"no tasks were given; the model was fitted on {n_tasks} task(s).")
-    else:
-        if n_tasks != 1:
-            raise ValueError(
-                f"a single feature matrix was given but the model was fitted on {n_tasks} "
-                f"tasks; pass a list of {n_tasks} matrices (one per task, in fit order)."
+    tasks, single = as_input_tasks(X, n_tasks, feature_counts, task_names, owner, feature_names)
+    return tasks.Xs, single
+
+
+def check_feature_names(tasks, fitted, task_names=None, owner="the model"):
+    """Check every task's column names against those seen at fit (as scikit-learn does).
+
+    Columns that are renamed, missing, added or in another order are refused with a
+    ``ValueError`` naming the task and the columns (reordering is not repaired: a silent
+    repair would hide a wrong column mapping upstream). A task given as an array to a
+    model fitted with names, or the reverse, only warns (``UserWarning``), like
+    scikit-learn.
+
+    Parameters
+    ----------
+    tasks : Tasks
+        The inputs (``tasks.input_columns`` holds their names, None for arrays).
+    fitted : list of (list of str or None)
+        Names seen at fit per task.
+    task_names : list of str, default=None
+    owner : str, default="the model"
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> T = Tasks([pd.DataFrame({"b": [1.0], "a": [2.0]})])
+    >>> check_feature_names(T, [["a", "b"]])
+    Traceback (most recent call last):
+    ...
+    ValueError: task 0: the feature names should match those that were passed during fit; ...
+    """
+    for i, (given, seen) in enumerate(zip(tasks.input_columns, fitted)):
+        where = _describe(i, None if task_names is None else task_names[i])
+        if given is None and seen is None:
+            continue
+        if given is None or seen is None:
+            warnings.warn(
+                f"{where}: X does not have valid feature names, but {owner} was fitted with "
+                "feature names"
+                if given is None
+                else f"{where}: X has feature names, but {owner} was fitted without feature names",
+                UserWarning,
+                stacklevel=4,
             )
-        Xs = [_validate_X(X, 0, None if task_names is None else task_names[0])[0]]
-        names = task_names
-        single = True
-    if len(Xs) != n_tasks:
-        raise ValueError(
-            f"{len(Xs)} tasks were given but the model was fitted on {n_tasks}; "
-            "pass one feature matrix per fitted task, in fit order."
+            continue
+        if list(given) != list(seen):
+            raise ValueError(f"{where}: {_name_mismatch(list(given), list(seen))}")
+
+
+def _name_mismatch(given, seen):
+    msg = "the feature names should match those that were passed during fit; "
+    unseen = [c for c in given if c not in seen]
+    missing = [c for c in seen if c not in given]
+    parts = []
+    if unseen:
+        parts.append(f"feature names unseen at fit time: {unseen}")
+    if missing:
+        parts.append(f"feature names seen at fit time, yet now missing: {missing}")
+    if not parts:
+        parts.append(
+            f"the same columns in another order: got {given}, expected {seen}; "
+            "select them in fit order, e.g. X[fitted.task_feature_names_in_[t]]"
         )
-    if feature_counts is not None:
-        for i, x in enumerate(Xs):
-            if x.shape[1] != feature_counts[i]:
-                nm = None if names is None else names[i]
-                raise ValueError(
-                    f"{_describe(i, nm)}: X has {x.shape[1]} features, but {owner} is "
-                    f"expecting {feature_counts[i]} features as input for this task."
-                )
-    return Xs, single
+    return msg + "; ".join(parts) + "."
+
+
+def set_task_attributes(estimator, tasks):
+    """Set the fitted task attributes every estimator exposes, from its training tasks.
+
+    ``n_tasks_``, ``task_names_``; ``n_features_per_task_`` and ``feature_names_per_task_``
+    (the variables the model sees, after any per-task encoding such as ``color=green``);
+    ``task_feature_names_in_`` (per task, the column names seen at fit as an object array,
+    or None for a task given as an array) and ``task_n_features_in_`` (columns given per
+    task); ``n_features_in_`` when every task was given the same number of columns and
+    ``feature_names_in_`` when every task was given the same column names (one feature
+    space), as in scikit-learn.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from sklearn.base import BaseEstimator
+    >>> est = BaseEstimator()
+    >>> frame = pd.DataFrame({"a": [0.0, 1.0], "b": [1.0, 2.0]})
+    >>> set_task_attributes(est, Tasks([frame, frame], names=["p", "q"]))
+    >>> est.n_features_in_, est.feature_names_in_.tolist()
+    (2, ['a', 'b'])
+    """
+    estimator.n_tasks_ = tasks.n_tasks
+    estimator.task_names_ = list(tasks.names)
+    estimator.n_features_per_task_ = list(tasks.n_features)
+    estimator.feature_names_per_task_ = [list(f) for f in tasks.feature_names]
+    estimator.task_feature_names_in_ = [
+        None if c is None else np.asarray(c, dtype=object) for c in tasks.input_columns
+    ]
+    estimator.task_n_features_in_ = list(tasks.input_widths)
+    for attr in ("n_features_in_", "feature_names_in_"):
+        if hasattr(estimator, attr):
+            delattr(estimator, attr)
+    if len(set(tasks.input_widths)) == 1:
+        estimator.n_features_in_ = tasks.input_widths[0]
+    columns = tasks.input_columns
+    if all(c is not None for c in columns) and all(list(c) == list(columns[0]) for c in columns):
+        estimator.feature_names_in_ = np.asarray(columns[0], dtype=object)
+
+
+def validate_task_inputs(estimator, X, task=None):
+    """Validate a fitted estimator's ``predict``-time features, encoded as at fit.
+
+    Widths and column names are checked against those seen at fit
+    (``task_n_features_in_``, ``task_feature_names_in_``); then the estimator's fitted
+    per-task input encoder (``input_encoder_``, when it has one) is applied.
+
+    Parameters
+    ----------
+    estimator : fitted skmtl estimator
+    X : Tasks, list of array-like, or array-like
+    task : int or None, default=None
+        Position of the fitted task whose rows ``X`` (one matrix) holds.
+
+    Returns
+    -------
+    tasks : Tasks
+        Unlabelled, one task per requested task.
+    single : bool
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skmtl.baselines import PerTaskClassifier
+    >>> X = np.arange(8.0).reshape(4, 2)
+    >>> clf = PerTaskClassifier().fit(X, [0, 1, 0, 1])
+    >>> validate_task_inputs(clf, X)[0].n_features
+    [2]
+    """
+    positions = range(estimator.n_tasks_) if task is None else [task]
+    seen = getattr(estimator, "task_feature_names_in_", None)
+    tasks, single = as_input_tasks(
+        X,
+        len(positions),
+        [estimator.task_n_features_in_[t] for t in positions],
+        [estimator.task_names_[t] for t in positions],
+        owner=type(estimator).__name__,
+        feature_names=None if seen is None else [seen[t] for t in positions],
+    )
+    encoder = getattr(estimator, "input_encoder_", None)
+    if encoder is not None:
+        tasks = encoder.transform(tasks, positions=list(positions), owner=type(estimator).__name__)
+    return tasks, single or task is not None

@@ -65,7 +65,6 @@ def test_strata_codes_task_and_label(rng):
 @pytest.mark.parametrize(
     "make, match",
     [
-        (lambda X, y: [(np.where(X > 1, np.nan, X), y)], r"task 0: .*NaN"),
         (lambda X, y: [(X, y), (np.where(X > 1, np.inf, X), y)], r"task 1: .*infinity"),
         (lambda X, y: [(X, y[:-1])], r"task 0: X has 8 rows but y has 7"),
         (lambda X, y: [(X[:, 0], y)], r"task 0: .*Expected 2D array"),
@@ -74,11 +73,12 @@ def test_strata_codes_task_and_label(rng):
             lambda X, y: [(np.array([["a", "b"]] * 8, dtype=object), y)],
             r"task 0: X contains non-numeric",
         ),
-        (
-            lambda X, y: [(pd.DataFrame({"c": pd.Categorical(["a", "b"] * 4)}), y)],
-            r"task 0: column\(s\) 'c'",
-        ),
         (lambda X, y: [], r"no tasks were given"),
+        (
+            lambda X, y: [(pd.DataFrame({"d": pd.date_range("2020", periods=8)}), y)],
+            r"task 0: column 'd' \(datetime64.*\) is neither numeric",
+        ),
+        (lambda X, y: [(pd.DataFrame(X, columns=["a", "a"]), y)], r"task 0: duplicated column"),
     ],
 )
 def test_clear_errors(rng, make, match):
@@ -115,3 +115,53 @@ def test_predict_inputs_checked(rng):
         ValueError, match="single feature matrix was given but the model was fitted on 2"
     ):
         as_task_inputs(X1, 2, [2, 3])
+
+
+def test_items_iterates_tasks_and_iter_is_refused(rng):
+    X1, y1, X2, y2 = _two_tasks(rng)
+    T = Tasks([X1, X2], [y1, y2])
+    pairs = list(T.items())
+    assert len(pairs) == 2 and pairs[1][0] is T.Xs[1] and list(pairs[1][1]) == list(y2)
+    with pytest.raises(TypeError, match=r"T\.items\(\)"):
+        for _X, _y in T:
+            pass
+    with pytest.raises(TypeError, match=r"PerTaskTransformer\(StandardScaler\(\)\)"):
+        np.asarray(T)
+
+
+def test_missing_and_categorical_columns_are_kept(rng):
+    frame = pd.DataFrame(
+        {
+            "color": pd.Categorical(["red", "green", None, "red"]),
+            "shape": ["a", "b", "a", None],
+            "flag": [True, False, True, False],
+            "size": [1.0, np.nan, 3.0, 4.0],
+        }
+    )
+    T = Tasks([frame, rng.normal(size=(3, 2))], [[0, 1, 0, 1], [1, 0, 1]])
+    assert T.Xs[0].dtype == object and T.Xs[1].dtype == np.float64
+    assert T.frames[1] is None and list(T.frames[0].columns) == ["color", "shape", "flag", "size"]
+    assert T.frames[0]["flag"].tolist() == [1.0, 0.0, 1.0, 0.0]  # bool -> 0/1
+    assert T.input_columns == [["color", "shape", "flag", "size"], None]
+    sub = T[[3, 1]]  # rows 3 and 1 of task 0: the frame is sliced with the array
+    assert sub.sizes.tolist() == [2, 0] and sub.frames[0]["size"].tolist()[0] == 4.0
+    assert pd.isna(sub.frames[0]["shape"][0]) and np.isnan(sub.frames[0]["size"][1])
+    assert sub.Xs[0].shape == (2, 4) and sub.Xs[0][0, 0] == "red"
+    X, _ = sub.task(0)
+    assert isinstance(X, pd.DataFrame) and X["color"].cat.categories.tolist() == ["green", "red"]
+
+
+def test_check_feature_names_messages():
+    from skmtl.tasks import check_feature_names
+
+    frame = pd.DataFrame({"a": [1.0], "b": [2.0]})
+    T = Tasks([frame, frame[["b", "a"]], frame.rename(columns={"a": "z"})], names=["p", "q", "r"])
+    fitted = [["a", "b"]] * 3
+    with pytest.raises(ValueError, match=r"task 1 \('q'\): .*another order: got \['b', 'a'\]"):
+        check_feature_names(T, fitted, T.names)
+    with pytest.raises(ValueError, match=r"task 2.*unseen at fit time: \['z'\].*missing: \['a'\]"):
+        check_feature_names(T, [["a", "b"], ["b", "a"], ["a", "b"]], T.names)
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        check_feature_names(Tasks([np.ones((1, 2))]), [["a", "b"]])
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        check_feature_names(Tasks([frame]), [None])

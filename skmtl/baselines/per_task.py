@@ -7,12 +7,14 @@ from numbers import Integral
 import numpy as np
 from sklearn.base import ClassifierMixin, RegressorMixin, clone
 from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import check_is_fitted
 
 from skmtl.base import MultiTaskEstimator
-from skmtl.tasks import _describe, _label, as_tasks, column_or_1d_labels
+from skmtl.preprocessing import TaskInputEncoder
+from skmtl.tasks import _describe, _label, as_tasks, column_or_1d_labels, validate_task_inputs
 
 __all__ = ["PerTaskClassifier", "PerTaskRegressor"]
 
@@ -33,11 +35,59 @@ def _predict_one(estimator, method, X):
     return getattr(estimator, method)(X)
 
 
+def _handles_categories(estimator):
+    """Whether ``estimator`` takes pandas ``category`` columns itself (its tags or params)."""
+    if get_tags(estimator).input_tags.categorical:
+        return True
+    params = estimator.get_params(deep=False) if hasattr(estimator, "get_params") else {}
+    return params.get("categorical_features") == "from_dtype"
+
+
+def _as_category_frame(frame):
+    """Object / string columns as pandas ``category`` (what estimators read as categorical)."""
+    cols = {
+        c: "category"
+        for c in frame.columns
+        if frame[c].dtype.kind in "OUT" or str(frame[c].dtype) in ("str", "string")
+    }
+    return frame.astype(cols) if cols else frame
+
+
 class _PerTaskMixin:
     _parameter_constraints = {
         "estimator": [HasMethods(["fit"]), None],
         "n_jobs": [Integral, None],
     }
+
+    def _task_inputs(self, tasks, encode=True):
+        """Every task's input for its estimator: encoded, or the raw categorical frame.
+
+        A table with categorical columns goes to the wrapped estimator as a DataFrame
+        (object / string columns as ``category``) when it handles categories itself
+        (``categorical_features="from_dtype"`` or the ``categorical`` input tag), else
+        through the fitted ``input_encoder_`` (one-hot / ordinal per task). Missing
+        values pass through only when the estimator's ``allow_nan`` tag says it takes
+        them.
+        """
+        if encode and self.input_encoder_ is not None:
+            tasks = self.input_encoder_.transform(tasks, owner=type(self).__name__)
+        inputs = []
+        for t in range(tasks.n_tasks):
+            X = tasks.task(t)[0]
+            missing = X.isna().to_numpy() if hasattr(X, "isna") else np.isnan(X)
+            if not self._allow_nan and missing.any():
+                cols = np.flatnonzero(missing.any(0))
+                names = [tasks.feature_names[t][j] for j in cols]
+                raise ValueError(
+                    f"{_describe(t, tasks.names[t])}: X contains NaN (missing values) in "
+                    f"column(s) {names}, and {type(self._base).__name__} does not accept "
+                    "missing values (its allow_nan tag is False). Wrap an estimator that "
+                    "does (e.g. HistGradientBoostingClassifier) or impute per task first: "
+                    "make_pipeline(TaskInputEncoder(missing='impute'), "
+                    f"{type(self).__name__}(...))."
+                )
+            inputs.append(_as_category_frame(X) if hasattr(X, "columns") else X)
+        return inputs
 
     def fit(self, X, y=None, metadata=None):
         """Fit one clone of ``estimator`` on every task.
@@ -56,8 +106,13 @@ class _PerTaskMixin:
         if not hasattr(base, "fit"):
             raise TypeError(f"estimator must be a scikit-learn estimator, got {base!r}.")
         self._validate_params()
+        self._base = base
+        self._allow_nan = get_tags(base).input_tags.allow_nan
+        encode = any(f is not None for f in tasks.frames) and not _handles_categories(base)
+        self.input_encoder_ = TaskInputEncoder(missing="keep").fit(tasks) if encode else None
+        self._set_task_attributes(tasks)
         jobs = []
-        for i, (Xt, yt) in enumerate(zip(tasks.Xs, tasks.ys)):
+        for i, (Xt, yt) in enumerate(zip(self._task_inputs(tasks), tasks.ys)):
             where = _describe(i, tasks.names[i])
             if Xt.shape[0] == 0:
                 raise ValueError(f"{where} has no rows (Found array with 0 sample(s)).")
@@ -71,7 +126,6 @@ class _PerTaskMixin:
             jobs.append(delayed(_fit_one)(clone(base), Xt, yt, where))
         estimators = Parallel(n_jobs=self.n_jobs)(jobs)
         self.estimators_ = estimators
-        self._set_task_attributes(tasks)
         if self._is_clf:
             self.task_classes_ = [e.classes_ for e in estimators]
             self.classes_ = self.task_classes_[0] if len(estimators) == 1 else self.task_classes_
@@ -79,7 +133,11 @@ class _PerTaskMixin:
 
     def _per_task(self, method, X):
         check_is_fitted(self)
-        Xs, single = self._validate_predict_input(X)
+        try:  # widths and names as at fit
+            tasks, single = validate_task_inputs(self, X)
+        except ValueError as exc:
+            raise ValueError(str(exc)) from None
+        Xs = self._task_inputs(tasks, encode=False)  # validate_task_inputs encoded them
         out = Parallel(n_jobs=self.n_jobs)(
             delayed(_predict_one)(est, method, Xt) for est, Xt in zip(self.estimators_, Xs)
         )

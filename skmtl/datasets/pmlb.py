@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import warnings
 
 import numpy as np
@@ -37,6 +38,43 @@ def _cached_names(cache_dir):
     if not cache_dir.is_dir():
         return set()
     return {p.name for p in cache_dir.iterdir() if (p / f"{p.name}.tsv.gz").is_file()}
+
+
+def _size_filter(summary, candidates, max_features, max_rows):
+    """The candidates under the size limits, and why the others were dropped."""
+    selected, dropped = [], {}
+    for n in candidates:
+        row = summary.loc[n]
+        if row["n_features"] >= max_features:
+            dropped[n] = f"{int(row['n_features'])} features >= {max_features}"
+        elif row["n_instances"] >= max_rows:
+            dropped[n] = f"{int(row['n_instances'])} rows >= {max_rows}"
+        else:
+            selected.append(n)
+    return selected, dropped
+
+
+def _check_names(selected, summary, cached, kind, cache_dir):
+    """Refuse unknown names (with close matches) and datasets of the other kind."""
+    known = set(summary.index) | cached
+    unknown = [n for n in selected if n not in known]
+    if unknown:
+        hints = {n: difflib.get_close_matches(n, sorted(known), n=3, cutoff=0.6) for n in unknown}
+        hint = "; ".join(f"{n!r}: did you mean {m}?" for n, m in hints.items() if m)
+        local = sorted(n for n in cached if n in summary.index and summary.loc[n, "task"] == kind)
+        raise ValueError(
+            f"unknown PMLB dataset(s) {unknown}. {hint + ' ' if hint else ''}Available locally "
+            f"in {cache_dir} ({len(local)} {kind} datasets): "
+            f"{local[:30]}{' ...' if len(local) > 30 else ''}"
+        )
+    other = {n: summary.loc[n, "task"] for n in selected if n in summary.index}
+    other = {n: k for n, k in other.items() if k != kind}
+    if other:
+        kinds = sorted(set(other.values()))
+        raise ValueError(
+            f"PMLB dataset(s) {sorted(other)} are {'/'.join(kinds)} datasets, not {kind}; "
+            f"load them with kind={kinds[0]!r}."
+        )
 
 
 def load_pmlb_tasks(
@@ -81,7 +119,9 @@ def load_pmlb_tasks(
     Raises
     ------
     ValueError
-        For an unknown dataset name (listing the datasets available locally).
+        For an unknown dataset name (with the closest known names and the datasets
+        available locally), or a dataset of the other ``kind`` (PMLB's own table says
+        which; a regression target would otherwise be read as hundreds of classes).
 
     Examples
     --------
@@ -101,29 +141,12 @@ def load_pmlb_tasks(
         candidates = summary.index[summary["task"] == kind]
         if names is None:
             candidates = [n for n in candidates if n in cached]
-        selected = []
-        for n in sorted(candidates):
-            row = summary.loc[n]
-            if row["n_features"] >= max_features:
-                dropped[n] = f"{int(row['n_features'])} features >= {max_features}"
-            elif row["n_instances"] >= max_rows:
-                dropped[n] = f"{int(row['n_instances'])} rows >= {max_rows}"
-            else:
-                selected.append(n)
+        selected, dropped = _size_filter(summary, sorted(candidates), max_features, max_rows)
     else:
         if isinstance(names, str):
             names = [names]
         selected = list(names)
-        known = set(summary.index) | cached
-        unknown = [n for n in selected if n not in known]
-        if unknown:
-            local = sorted(
-                n for n in cached if n in summary.index and summary.loc[n, "task"] == kind
-            )
-            raise ValueError(
-                f"unknown PMLB dataset(s) {unknown}. Available locally in {cache_dir} "
-                f"({len(local)} {kind} datasets): {local[:30]}{' ...' if len(local) > 30 else ''}"
-            )
+        _check_names(selected, summary, cached, kind, cache_dir)
     Xs, ys, feature_names, task_names = [], [], [], []
     for n in selected:
         try:
