@@ -413,6 +413,8 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             from sklearn.utils import TransformerTags
 
             tags.transformer_tags = TransformerTags()
+        # models that read a missing value as an absent variable take NaN themselves
+        tags.input_tags.allow_nan = getattr(self, "_missing_values", "error") == "mask"
         return tags
 
     @property
