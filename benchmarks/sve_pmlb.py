@@ -1,14 +1,18 @@
 """PMLB classification benchmark of SharedVariableEmbeddingClassifier (protocol: BENCHMARKS.md).
 
-Datasets: every PMLB classification dataset in the local cache with fewer than 1,000 features
-and fewer than 500,000 rows (159 with the shared cache); ``--subset N`` takes the N smallest by
-rows. Per dataset: classes with fewer than 2 rows dropped; stratified 80/20 train/test split
-(``random_state=0``); training rows capped at 20,000 by a stratified subsample
-(``random_state=0``); the test set is the full 20%. The SVE models hold out a validation
-split of the training part only (``validation_fraction``) for early stopping.
+Datasets: every PMLB classification dataset in the local cache that the loader's own size filter
+keeps (:func:`skmtl.datasets.load_pmlb_tasks`: fewer than 1,000 features and 500,000 rows; 159
+with the shared cache); ``--subset N`` takes the N smallest by rows. Per dataset and split seed
+``s`` (``--split-seeds``, default 0; the reported protocol is 0,1,2): classes with fewer than 2
+rows dropped; stratified 80/20 train/test split (``random_state=s``); training rows capped at
+20,000 by a stratified subsample (``random_state=s``); the test set is the full 20%. Every
+choice an SVE model makes (early stopping, per-task selection) uses a validation split of
+the training part only (``validation_fraction``); test rows are scored once.
 
 Models, all fitted jointly on every dataset as one multi-task problem:
 
+* ``default``      - ``SharedVariableEmbeddingClassifier()`` with its defaults (its budgets
+  derived from the data at fit time); ignores the recipe flags below
 * ``vanilla``      - variable embeddings without shared base (TOM), embeddings ~ N(0, 1e-3)
 * ``softmax``      - shared embeddings, softmax attention (the paper's base SVE)
 * ``entmax``       - shared embeddings, 1.05-entmax with learned alpha (the paper's best)
@@ -18,25 +22,33 @@ Models, all fitted jointly on every dataset as one multi-task problem:
   rows from ``--tasks-per-step`` tasks; task: one sampled task per step), for the
   throughput comparison
 
-A name ending in ``_mixed`` or ``_task`` forces that batching; the others use
-``--batching``. ``--selection per_task`` fits with ``early_stopping="per_task"`` (every
-dataset predicts with the weights of its own best validation epoch); ``global`` with
-skorch-style early stopping on the validation loss of all rows.
+The models other than ``default`` follow ``--preset`` and the recipe flags; a name ending in
+``_mixed`` or ``_task`` forces that batching, the others use ``--batching``.
+``--selection per_task`` fits with ``early_stopping="per_task"`` (every dataset predicts with
+the weights of its own best validation epoch); ``global`` with skorch-style early stopping on
+the validation loss of all rows.
 
-beside per-task baselines on the same splits: logistic regression (standardised), random
-forest (200 trees) and HistGradientBoosting.
+Per-task baselines on the same splits, each through :class:`skmtl.PerTaskClassifier`:
+logistic regression (standardised), random forest (200 trees), HistGradientBoosting, and with
+the ``bench`` extra (``pip install -e ".[bench]"``) LightGBM, XGBoost and CatBoost with
+library defaults (one thread each).
 
-Output: one JSON object per dataset (test accuracy of every model), one per model (wall
-time, training rows/s, steps, steps and time to the best validation loss), and a summary
-(mean / median test accuracy, wins against every baseline, throughput ratio, protocol).
+Output: one JSON object per (split seed, dataset) with the test accuracy of every model, one per
+(split seed, model) with wall time, training rows/s, steps and steps to the best validation
+loss, and a summary: per model the mean over split seeds of the mean (and median) test
+accuracy with its standard error, wins against every baseline, accuracy per size bin, and the
+environment (:func:`_common.environment`).
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --subset 20 --preset small --throughput
-    # the full 159-dataset run of docs/benchmarks/sve.md (58 minutes on 2 CPU cores)
-    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --throughput --n-jobs 2 --batching mixed \
+    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --subset 20 --models default
+    # the reported protocol: all 159 datasets, split seeds 0, 1, 2
+    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --models default --split-seeds 0,1,2 \
+        --baselines lr,rf,hgb,lgbm,xgb,catboost --n-jobs 2 --out sve.jsonl
+    # the earlier benchmark recipe (test-selected, see docs/benchmarks/sve.md)
+    OMP_NUM_THREADS=1 python benchmarks/sve_pmlb.py --models entmax --batching mixed \
         --mixed-batch-size 1024 --tasks-per-step 32 --selection per_task \
-        --steps-per-epoch 81 --steps 29808 --patience 24 --out sve.jsonl
+        --steps-per-epoch 81 --steps 29808 --patience 24
 """
 
 from __future__ import annotations
@@ -45,13 +57,18 @@ import argparse
 import json
 import math
 import os
-import platform
-import sys
 import time
 import warnings
 
+import _common  # noqa: F401  (puts the repository on sys.path)
 import numpy as np
+from _common import JsonEmitter, environment, pin_threads
 from _schedules import cosine_schedule
+
+#: baselines fitted per task, by command-line name
+BASELINES = ("lr", "rf", "hgb", "lgbm", "xgb", "catboost")
+#: the protocol's size bins, in training rows
+SIZE_BINS = [(0, 100), (100, 1000), (1000, 10_000), (10_000, None)]
 
 
 def _parse(argv=None):
@@ -67,8 +84,13 @@ def _parse(argv=None):
         help="cap on optimizer steps per model (converted to epochs); default: --max-epochs",
     )
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
-    p.add_argument("--models", default="vanilla,softmax,entmax,stable_rank")
-    p.add_argument("--baselines", default="lr,rf,hgb")
+    p.add_argument("--models", default="default")
+    p.add_argument("--baselines", default="lr,rf,hgb", help="among " + ",".join(BASELINES))
+    p.add_argument(
+        "--split-seeds",
+        default="0",
+        help="comma-separated split seeds; the protocol reports the mean over 0,1,2",
+    )
     p.add_argument(
         "--throughput", action="store_true", help="also fit entmax with the other batching"
     )
@@ -112,7 +134,7 @@ def _parse(argv=None):
         "the epoch budget (stepped once per epoch)",
     )
     p.add_argument("--device", default="cpu")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="model seed (weights, batches)")
     p.add_argument("--max-train", type=int, default=20_000)
     p.add_argument(
         "--n-jobs",
@@ -130,21 +152,29 @@ def _parse(argv=None):
     return p.parse_args(argv)
 
 
-def select_datasets(subset=None, names=None):
-    """Cached PMLB classification datasets under the size filter (N smallest by rows)."""
-    from skmtl.datasets import get_data_home
-    from skmtl.datasets.pmlb import pmlb_summary
+def load_datasets(subset=None, names=None):
+    """The benchmark's datasets as a :class:`~skmtl.Tasks` (classes with < 2 rows dropped).
 
-    cache = get_data_home() / "pmlb"
-    s = pmlb_summary()
-    s = s[(s.task == "classification") & (s.n_features < 1000) & (s.n_instances < 500_000)]
-    s = s[[(cache / n / f"{n}.tsv.gz").is_file() for n in s.dataset]]
+    ``names``: those datasets; otherwise every cached dataset the loader's size filter keeps,
+    the ``subset`` smallest by rows (ties by name) when given.
+    """
+    from skmtl.datasets.pmlb import load_pmlb_tasks
+    from skmtl.tasks import Tasks
+
     if names:
-        wanted = names.split(",")
-        return [n for n in wanted if n in set(s.dataset)]
-    s = s.sort_values(["n_instances", "dataset"])
-    out = s.dataset.tolist()
-    return out[:subset] if subset else sorted(out)
+        tasks, _ = load_pmlb_tasks(names.split(","), min_class_count=2)
+        return tasks
+    tasks, _ = load_pmlb_tasks(None, min_class_count=2)
+    if not subset:
+        return tasks
+    order = sorted(range(tasks.n_tasks), key=lambda t: (tasks.sizes[t], tasks.names[t]))[:subset]
+    order = sorted(order, key=lambda t: tasks.names[t])
+    return Tasks(
+        [tasks.Xs[t] for t in order],
+        [tasks.ys[t] for t in order],
+        names=[tasks.names[t] for t in order],
+        feature_names=[tasks.feature_names[t] for t in order],
+    )
 
 
 def split_tasks(tasks, max_train, seed=0):
@@ -165,8 +195,10 @@ def split_tasks(tasks, max_train, seed=0):
             Xtr, _, ytr, _ = train_test_split(
                 Xtr, ytr, train_size=max_train, stratify=ytr, random_state=seed
             )
-        train.append((Xtr, ytr))
-        test.append((Xte, yte))
+        classes = np.unique(ytr)  # labels as 0..K-1 (XGBoost needs it); unseen test labels -1
+        code = {c: i for i, c in enumerate(classes.tolist())}
+        train.append((Xtr, np.searchsorted(classes, ytr)))
+        test.append((Xte, np.array([code.get(v, -1) for v in yte.tolist()])))
     return train, test
 
 
@@ -214,6 +246,7 @@ def epoch_shape(args, n_epochs, batch_size):
 
 
 def _baseline(name, seed):
+    """A per-task baseline with library defaults (one thread)."""
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
@@ -225,35 +258,56 @@ def _baseline(name, seed):
         return RandomForestClassifier(n_estimators=200, n_jobs=1, random_state=seed)
     if name == "hgb":
         return HistGradientBoostingClassifier(random_state=seed)
-    raise ValueError(f"unknown baseline {name!r}")
+    if name == "lgbm":
+        from lightgbm import LGBMClassifier
+
+        return LGBMClassifier(random_state=seed, n_jobs=1, verbose=-1)
+    if name == "xgb":
+        from xgboost import XGBClassifier
+
+        return XGBClassifier(random_state=seed, n_jobs=1)
+    if name == "catboost":
+        from catboost import CatBoostClassifier
+
+        return CatBoostClassifier(random_seed=seed, thread_count=1, verbose=0)
+    raise ValueError(f"unknown baseline {name!r}; choose from {BASELINES}")
+
+
+def _hgb_cannot_stop_early(y):
+    """HistGradientBoosting stops early (> 10,000 rows) on a stratified internal split,
+    impossible when a class has a single training row."""
+    return len(y) > 10_000 and np.unique(y, return_counts=True)[1].min() < 2
 
 
 def run_baseline(name, train, test, seed):
     """Per-dataset test accuracy, wall time and the datasets fitted without early stopping.
 
-    HistGradientBoosting stops early on a stratified internal split when a dataset has
-    more than 10,000 rows; where a class has a single training row that split is
-    impossible, and that dataset's model is fitted without early stopping instead.
+    Every baseline is a :class:`~skmtl.PerTaskClassifier` (one clone per dataset). For
+    HistGradientBoosting, the datasets where its early-stopping split is impossible (see
+    :func:`_hgb_cannot_stop_early`) are fitted by a second one without early stopping.
     """
     from sklearn.base import clone
 
-    accs, fallbacks, t0 = [], [], time.perf_counter()
+    from skmtl import PerTaskClassifier
+
+    t0 = time.perf_counter()
     base = _baseline(name, seed)
-    for i, ((Xtr, ytr), (Xte, yte)) in enumerate(zip(train, test)):
-        if len(np.unique(ytr)) < 2:
-            accs.append(float(np.mean(yte == ytr[0])))
+    plain = [name == "hgb" and _hgb_cannot_stop_early(y) for _, y in train]
+    groups = [(base, [i for i, p in enumerate(plain) if not p])]
+    if any(plain):
+        groups.append((clone(base).set_params(early_stopping=False), list(np.flatnonzero(plain))))
+    accs = np.zeros(len(train))
+    for estimator, idx in groups:
+        if not idx:
             continue
+        clf = PerTaskClassifier(estimator)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            try:
-                est = clone(base).fit(Xtr, ytr)
-            except ValueError as exc:
-                if name != "hgb" or "least populated class" not in str(exc):
-                    raise
-                est = clone(base).set_params(early_stopping=False).fit(Xtr, ytr)
-                fallbacks.append(i)
-        accs.append(float(np.mean(est.predict(Xte) == yte)))
-    return np.array(accs), time.perf_counter() - t0, fallbacks
+            clf.fit([train[i] for i in idx])
+            preds = clf.predict([test[i][0] for i in idx])
+        # CatBoost predicts multi-class labels as a column (n, 1): compare flat labels
+        accs[idx] = [float(np.mean(np.ravel(p) == test[i][1])) for p, i in zip(preds, idx)]
+    return accs, time.perf_counter() - t0, [int(i) for i in np.flatnonzero(plain)]
 
 
 MODEL_PARAMS = {
@@ -287,20 +341,18 @@ def preset_overrides(args):
     return {k: v for k, v in given.items() if v is not None}
 
 
-def run_model(name, train, test, names, args, n_epochs):
+def model_estimator(name, args, n_epochs, callbacks=()):
+    """The unfitted SVE model ``name`` of this run."""
     from skmtl.sve import SharedVariableEmbeddingClassifier
 
-    counter = _row_counter()
-    params = dict(
-        max_epochs=n_epochs,
-        n_iter_no_change=args.patience,
-        device=args.device,
-        random_state=args.seed,
-        callbacks=[("rows", counter)],
-    )
+    common = dict(device=args.device, random_state=args.seed, callbacks=list(callbacks))
+    if name == "default":
+        return SharedVariableEmbeddingClassifier(**common)
+    params = dict(max_epochs=n_epochs, n_iter_no_change=args.patience, **common)
     params["batching"] = args.batching
     params["task_sampling"] = args.task_sampling
     params["early_stopping"] = "per_task" if args.selection == "per_task" else True
+    params["tasks_per_step"] = None
     params.update(MODEL_PARAMS[name])
     params.update(preset_overrides(args))
     params["batch_size"] = step_rows(args, params["batching"])
@@ -313,7 +365,12 @@ def run_model(name, train, test, names, args, n_epochs):
         lr = params.get("lr", PRESETS[args.preset]["lr"])
         schedule = cosine_schedule(lr, params["max_epochs"])
         params["callbacks"] = [*params["callbacks"], ("lr_schedule", schedule)]
-    clf = SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
+    return SharedVariableEmbeddingClassifier.from_preset(args.preset, **params)
+
+
+def run_model(name, train, test, names, args, n_epochs):
+    counter = _row_counter()
+    clf = model_estimator(name, args, n_epochs, callbacks=[("rows", counter)])
     from skmtl.tasks import Tasks
 
     tr = Tasks([x for x, _ in train], [y for _, y in train], names=names)
@@ -327,7 +384,9 @@ def run_model(name, train, test, names, args, n_epochs):
     stats = {
         "model": name,
         "batching": clf.batching,
-        "batch_size": clf.batch_size,
+        "batch_size": clf.batch_size_,
+        "tasks_per_step": clf.tasks_per_step_,
+        "steps_per_epoch": clf.steps_per_epoch_,
         "early_stopping": clf.early_stopping,
         "wall_s": round(wall, 2),
         "train_rows": int(counter.rows),
@@ -352,9 +411,7 @@ def run_model(name, train, test, names, args, n_epochs):
 
 def _run_job(kind, name, train, test, names, args, n_epochs):
     """One model or baseline: ``(name, per-dataset test accuracy, stats row)``."""
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    pin_threads()
     if kind == "baseline":
         a, wall, fallbacks = run_baseline(name, train, test, args.seed)
         row = {"model": name, "wall_s": round(wall, 2), "mean_test_acc": round(float(a.mean()), 4)}
@@ -365,64 +422,136 @@ def _run_job(kind, name, train, test, names, args, n_epochs):
     return name, a, st
 
 
+def _bin_label(lo, hi):
+    return f"{lo}-{hi}" if hi else f"> {lo}"
+
+
+def summarise(accs, stats, n_train, baselines, models, seeds):
+    """Per model: mean over seeds of the mean / median test accuracy, standard error, wins,
+    per-bin accuracy and wall time. ``accs[seed][model]`` is the per-dataset accuracy."""
+    out = {}
+    n_train = np.asarray(n_train, dtype=float)  # (seeds, datasets)
+    for m in [*baselines, *models]:
+        a = np.array([accs[s][m] for s in seeds])  # (seeds, datasets)
+        means = a.mean(1)
+        se = float(means.std(ddof=1) / np.sqrt(len(seeds))) if len(seeds) > 1 else None
+        row = {
+            "mean_test_acc": round(float(means.mean()), 4),
+            "se": None if se is None else round(se, 4),
+            "per_seed": [round(float(v), 4) for v in means],
+            "median_test_acc": round(float(np.median(a, axis=1).mean()), 4),
+            "wall_s": round(float(np.mean([stats[s][m]["wall_s"] for s in seeds])), 1),
+            "bins": {},
+        }
+        for lo, hi in SIZE_BINS:
+            sel = (n_train >= lo) & (n_train < (hi or np.inf))
+            if sel.any():
+                row["bins"][_bin_label(lo, hi)] = {
+                    "datasets": int(sel[0].sum()),
+                    "acc": round(float(a[sel].mean()), 4),
+                }
+        if m in models:
+            row["wins"] = {
+                b: round(
+                    float(
+                        np.mean([np.sum(a[k] > np.array(accs[s][b])) for k, s in enumerate(seeds)])
+                    ),
+                    1,
+                )
+                for b in baselines
+            }
+            row["losses"] = {
+                b: round(
+                    float(
+                        np.mean([np.sum(a[k] < np.array(accs[s][b])) for k, s in enumerate(seeds)])
+                    ),
+                    1,
+                )
+                for b in baselines
+            }
+            for k in ("rows_per_s", "steps", "steps_to_best", "batch_size", "steps_per_epoch"):
+                row[k] = stats[seeds[0]][m].get(k)
+        out[m] = row
+    return out
+
+
 def report(lines):
     """Markdown tables (summary, size bins, per dataset) of a run's JSON lines."""
     rows = [json.loads(line) for line in lines if line.strip()]
     summary = next(r for r in rows if r["kind"] == "summary")
-    stats = {r["model"]: r for r in rows if r["kind"] == "model"}
-    datasets = sorted((r for r in rows if r["kind"] == "dataset"), key=lambda r: r["n_train"])
+    datasets = [r for r in rows if r["kind"] == "dataset"]
     models = list(summary["models"])
     baselines = [m for m in models if "wins" not in summary["models"][m]]
-    out = ["| model | mean test acc | median | wins vs " + " / ".join(baselines) + " | wall s |"]
-    out.append("|---|---:|---:|---|---:|")
+    out = [
+        "| model | mean test acc | SE over seeds | median | wins / losses vs "
+        + " / ".join(baselines)
+        + " | wall s |",
+        "|---|---:|---:|---:|---|---:|",
+    ]
     for m in models:
         r = summary["models"][m]
-        wins = " / ".join(str(r["wins"].get(b, "")) for b in baselines) if "wins" in r else ""
+        wins = ""
+        if "wins" in r:
+            wins = " / ".join(f"{r['wins'][b]:g}-{r['losses'][b]:g}" for b in baselines)
+        se = "" if r.get("se") is None else f"{r['se']:.4f}"
         out.append(
-            f"| {m} | {r['mean_test_acc']:.4f} | {r['median_test_acc']:.4f} | {wins} | "
+            f"| {m} | {r['mean_test_acc']:.4f} | {se} | {r['median_test_acc']:.4f} | {wins} | "
             f"{r['wall_s']:.0f} |"
         )
-    out += [
-        "",
-        "| model | epochs | steps | rows/s | steps to best | median task best epoch "
-        "| alpha | stable rank |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for m in models:
-        st = stats.get(m, {})
-        if "steps" not in st:
-            continue
-        alpha = "" if st.get("alpha") is None else f"{st['alpha']:.2f}"
-        sr = "" if st.get("stable_rank") is None else f"{st['stable_rank']:.1f}"
-        med = st.get("task_best_epoch_median")
-        out.append(
-            f"| {m} | {st['epochs']} | {st['steps']} | {st['rows_per_s']:.0f} | "
-            f"{st['steps_to_best']} | {'' if med is None else med} | {alpha} | {sr} |"
-        )
-    bins = [(0, 100), (100, 300), (300, 1000), (1000, 5000), (5000, None)]
-    out += [
-        "",
-        "| training rows | datasets | " + " | ".join(models) + " |",
-        "|---|---:|" + "---:|" * len(models),
-    ]
-    for lo, hi in bins:
-        sel = [d for d in datasets if d["n_train"] >= lo and (hi is None or d["n_train"] < hi)]
-        if sel:
-            means = [np.mean([d["test_acc"][m] for d in sel]) for m in models]
-            label = f"{lo}-{hi}" if hi else f">= {lo}"
-            out.append(f"| {label} | {len(sel)} | " + " | ".join(f"{v:.3f}" for v in means) + " |")
-    out += [
-        "",
-        "| dataset | train | test | feat | classes | " + " | ".join(models) + " |",
-        "|---|---:|---:|---:|---:|" + "---:|" * len(models),
-    ]
+    bins = list(next(iter(summary["models"].values()))["bins"])
+    out += ["", "| training rows | datasets | " + " | ".join(models) + " |"]
+    out.append("|---|---:|" + "---:|" * len(models))
+    for b in bins:
+        first = summary["models"][models[0]]["bins"][b]
+        vals = " | ".join(f"{summary['models'][m]['bins'][b]['acc']:.3f}" for m in models)
+        out.append(f"| {b} | {first['datasets']} | {vals} |")
+    per = {}
     for d in datasets:
-        accs = " | ".join(f"{d['test_acc'][m]:.3f}" for m in models)
-        out.append(
-            f"| {d['dataset']} | {d['n_train']} | {d['n_test']} | {d['n_features']} | "
-            f"{d['n_classes']} | {accs} |"
-        )
+        per.setdefault(d["dataset"], []).append(d)
+    out += ["", "| dataset | train | feat | classes | " + " | ".join(models) + " |"]
+    out.append("|---|---:|---:|---:|" + "---:|" * len(models))
+    for name, ds in sorted(per.items(), key=lambda kv: kv[1][0]["n_train"]):
+        accs = " | ".join(f"{np.mean([d['test_acc'][m] for d in ds]):.3f}" for m in models)
+        d = ds[0]
+        out.append(f"| {name} | {d['n_train']} | {d['n_features']} | {d['n_classes']} | {accs} |")
     return "\n".join(out)
+
+
+def run_seed(seed, tasks, args, models, baselines, emit):
+    """Every model and baseline on split seed ``seed``: per-dataset accuracy, stats rows."""
+    train, test = split_tasks(tasks, args.max_train, seed=seed)
+    names = list(tasks.names)
+    n_train = [len(y) for _, y in train]
+    from skmtl.sve import PRESETS
+
+    n_epochs, _ = epoch_budget(args, n_train, PRESETS[args.preset]["batch_size"])
+    jobs = [("model", m) for m in models] + [("baseline", m) for m in baselines]
+    if args.n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        results = Parallel(n_jobs=args.n_jobs, backend="loky", return_as="generator")(
+            delayed(_run_job)(kind, m, train, test, names, args, n_epochs) for kind, m in jobs
+        )
+    else:
+        results = (_run_job(kind, m, train, test, names, args, n_epochs) for kind, m in jobs)
+    accs, stats = {}, {}
+    for m, a, st in results:
+        accs[m], stats[m] = a.tolist(), st
+        emit({"kind": "model", "split_seed": seed, **st})
+    for i, name in enumerate(names):
+        emit(
+            {
+                "kind": "dataset",
+                "split_seed": seed,
+                "dataset": name,
+                "n_train": int(n_train[i]),
+                "n_test": len(test[i][1]),
+                "n_features": int(train[i][0].shape[1]),
+                "n_classes": int(len(np.unique(tasks.ys[i]))),
+                "test_acc": {m: round(float(a[i]), 4) for m, a in accs.items()},
+            }
+        )
+    return accs, stats, n_train
 
 
 def main(argv=None):
@@ -436,31 +565,11 @@ def main(argv=None):
     shared = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
     if "SKMTL_DATA_HOME" not in os.environ and os.path.isdir(shared):
         os.environ["SKMTL_DATA_HOME"] = os.path.normpath(shared)
-    import torch
-
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
-    from skmtl.datasets.pmlb import load_pmlb_tasks
-    from skmtl.sve import PRESETS
-
-    out_file = open(args.out, "w") if args.out else None  # noqa: SIM115
-
-    def emit(obj):
-        line = json.dumps(obj)
-        print(line, flush=True)
-        if out_file:
-            out_file.write(line + "\n")
-            out_file.flush()
-
+    threads = pin_threads()
     t_start = time.perf_counter()
-    names = select_datasets(args.subset, args.names)
-    if not names:
+    tasks = load_datasets(args.subset, args.names)
+    if not tasks.n_tasks:
         raise SystemExit("no PMLB dataset selected: is SKMTL_DATA_HOME set to the data folder?")
-    tasks, _ = load_pmlb_tasks(names, min_class_count=2)
-    train, test = split_tasks(tasks, args.max_train, seed=0)
-    n_train = [len(y) for _, y in train]
-
-    n_epochs, steps_per_epoch = epoch_budget(args, n_train, PRESETS[args.preset]["batch_size"])
-
     models = [m for m in args.models.split(",") if m]
     other = "entmax_mixed" if args.batching == "task" else "entmax_task"
     if args.throughput and other not in models:
@@ -468,101 +577,46 @@ def main(argv=None):
         if "entmax" not in models:
             models.insert(0, "entmax")
     baselines = [m for m in args.baselines.split(",") if m]
+    seeds = [int(v) for v in args.split_seeds.split(",")]
 
-    accs, stats = {}, {}
-    # the networks first (the longest jobs), then the baselines
-    jobs = [("model", m) for m in models] + [("baseline", m) for m in baselines]
-    if args.n_jobs > 1:
-        from joblib import Parallel, delayed
-
-        results = Parallel(n_jobs=args.n_jobs, backend="loky", return_as="generator")(
-            delayed(_run_job)(kind, m, train, test, names, args, n_epochs) for kind, m in jobs
-        )
-    else:
-        results = (_run_job(kind, m, train, test, names, args, n_epochs) for kind, m in jobs)
-    for m, a, st in results:
-        accs[m], stats[m] = a, st
-        emit({"kind": "model", **st})
-
-    for i, name in enumerate(names):
-        emit(
-            {
-                "kind": "dataset",
-                "dataset": name,
-                "n_train": int(n_train[i]),
-                "n_test": len(test[i][1]),
-                "n_features": int(train[i][0].shape[1]),
-                "n_classes": int(len(np.unique(tasks.ys[i]))),
-                "test_acc": {m: round(float(a[i]), 4) for m, a in accs.items()},
-            }
-        )
-
-    summary = {"kind": "summary", "models": {}}
-    for m in [*baselines, *models]:
-        row = {
-            "mean_test_acc": round(float(np.mean(accs[m])), 4),
-            "median_test_acc": round(float(np.median(accs[m])), 4),
-            "wall_s": stats[m]["wall_s"],
+    accs, stats, sizes = {}, {}, []
+    with JsonEmitter(args.out) as emit:
+        for seed in seeds:
+            accs[seed], stats[seed], n_train = run_seed(seed, tasks, args, models, baselines, emit)
+            sizes.append(n_train)
+        summary = {
+            "kind": "summary",
+            "models": summarise(accs, stats, sizes, baselines, models, seeds),
         }
-        if m in models:
-            row["wins"] = {b_: int(np.sum(accs[m] > accs[b_])) for b_ in baselines}
-            row["ties"] = {b_: int(np.sum(accs[m] == accs[b_])) for b_ in baselines}
-            row["wall_ratio_vs_hgb"] = (
-                round(stats[m]["wall_s"] / stats["hgb"]["wall_s"], 2) if "hgb" in stats else None
-            )
-            for k in ("rows_per_s", "steps", "steps_to_best", "time_to_best_s", "alpha"):
-                row[k] = stats[m][k]
-        summary["models"][m] = row
-    m_task, m_mixed = ("entmax", other) if args.batching == "task" else (other, "entmax")
-    if m_task in stats and m_mixed in stats:
-        summary["throughput"] = {
-            "mixed_over_task_rows_per_s": round(
-                stats[m_mixed]["rows_per_s"] / stats[m_task]["rows_per_s"], 2
+        summary["protocol"] = {
+            "datasets": tasks.n_tasks,
+            "selection": (
+                f"{args.subset} smallest by rows" if args.subset else (args.names or "all")
             ),
-            "task_rows_per_s": stats[m_task]["rows_per_s"],
-            "mixed_rows_per_s": stats[m_mixed]["rows_per_s"],
-            "task_acc": summary["models"][m_task]["mean_test_acc"],
-            "mixed_acc": summary["models"][m_mixed]["mean_test_acc"],
+            "filter": "load_pmlb_tasks: PMLB classification in the cache, < 1000 features, "
+            "< 500000 rows; classes with < 2 rows dropped",
+            "split": f"stratified 80/20, split seeds {seeds}; train capped at {args.max_train} "
+            "(stratified); SVE validation: 10% of train",
+            "size_bins": "training rows",
+            "model_seed": args.seed,
+            "recipe_flags": {
+                "preset": args.preset,
+                "preset_overrides": preset_overrides(args),
+                "batching": args.batching,
+                "task_sampling": args.task_sampling,
+                "selection": args.selection,
+                "mixed_batch_size": args.mixed_batch_size,
+                "tasks_per_step": args.tasks_per_step,
+                "steps": args.steps,
+                "steps_per_epoch": args.steps_per_epoch,
+                "patience": args.patience,
+                "lr_schedule": args.lr_schedule,
+            },
+            "n_jobs": args.n_jobs,
+            "total_wall_s": round(time.perf_counter() - t_start, 1),
         }
-    import sklearn
-    import skorch
-
-    summary["protocol"] = {
-        "datasets": len(names),
-        "selection": (
-            f"{args.subset} smallest by rows" if args.subset else (args.names or "all (159)")
-        ),
-        "filter": "PMLB classification, < 1000 features, < 500000 rows, classes >= 2 rows",
-        "split": "stratified 80/20, random_state=0; train capped at "
-        f"{args.max_train} (stratified, random_state=0); validation 10% of train",
-        "preset": args.preset,
-        "preset_params": {**PRESETS[args.preset], **preset_overrides(args)},
-        "batching": args.batching,
-        "task_sampling": args.task_sampling,
-        "model_selection": args.selection,
-        "mixed_batch_size": args.mixed_batch_size or PRESETS[args.preset]["batch_size"],
-        "mixed_tasks_per_step": args.tasks_per_step,
-        "max_epochs": n_epochs,
-        "steps_per_epoch": steps_per_epoch,
-        "patience": args.patience,
-        "lr_schedule": args.lr_schedule,
-        "seed": args.seed,
-        "device": args.device,
-        "threads": torch.get_num_threads(),
-        "n_jobs": args.n_jobs,
-        "total_wall_s": round(time.perf_counter() - t_start, 1),
-        "versions": {
-            "python": platform.python_version(),
-            "torch": torch.__version__,
-            "sklearn": sklearn.__version__,
-            "skorch": skorch.__version__,
-            "numpy": np.__version__,
-        },
-        "command": "python " + " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
-    }
-    emit(summary)
-    if out_file:
-        out_file.close()
+        summary["environment"] = environment(device=args.device, threads_pinned=threads)
+        emit(summary)
     return summary
 
 

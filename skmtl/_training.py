@@ -276,7 +276,7 @@ def _split_datasets(config, Xs, ys, validate, rng):
     return ds_all.subset(train_rows), ds_valid
 
 
-def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=True):
+def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=True, budget=None):
     """Build (or warm-start) a skorch net on scaled inputs and encoded targets and train it.
 
     Parameters
@@ -294,6 +294,9 @@ def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=Tr
         A fitted net to continue (warm start); None builds a new one.
     train : bool
         False only builds and initialises the net (``initialize``).
+    budget : callable or None
+        ``budget(train_sizes) -> dict`` of config fields derived from the training rows
+        per task (e.g. SVE's ``"auto"`` step sizes), applied after the validation split.
 
     Returns
     -------
@@ -305,6 +308,8 @@ def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=Tr
         if config.random_state is not None:
             torch.manual_seed(seed)
         ds_train, ds_valid = _split_datasets(config, Xs, ys, train, np.random.default_rng(seed))
+        if budget is not None:
+            config = dataclasses.replace(config, **budget(ds_train.sizes.tolist()))
         params = net_params(
             config,
             callbacks=callbacks(ds_valid is not None),

@@ -355,6 +355,16 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     def _on_fitted(self):
         """Set model-specific fitted attributes from ``self.module_``."""
 
+    def _training_budget(self, train_sizes):
+        """Training settings of this fit derived from the training rows per task.
+
+        Returns a dict of :class:`~skmtl._training.TrainingConfig` fields that replace the
+        estimator's own values for this fit (default: none). Subclasses whose budgets
+        depend on the data (SVE's ``"auto"`` step sizes) resolve them here and record the
+        resolved values as fitted attributes.
+        """
+        return {}
+
     def _eval_batch_size(self):
         """Rows per validation and prediction batch (``batch_size`` unless overridden).
 
@@ -556,6 +566,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             net_class=self._net_class,
             net=self.net_ if warm else None,
             train=train,
+            budget=self._training_budget,
         )
         self._set_fitted(net, spec, train)
         return self

@@ -8,6 +8,7 @@ equation maps to code.
 
 from __future__ import annotations
 
+import math
 from numbers import Integral, Real
 
 import numpy as np
@@ -19,15 +20,20 @@ from skmtl.base import MultiTaskClassifier, training_parameters
 from skmtl.interpret import sve as _interp
 from skmtl.nn.attention import ALPHA_MAX, ALPHA_MIN
 from skmtl.nn.losses import MaskedSquaredHinge
-from skmtl.nn.sve import SharedVariableEmbeddingNet
+from skmtl.nn.sve import (
+    EnsembleCriterion,
+    SharedVariableEmbeddingEnsemble,
+    SharedVariableEmbeddingNet,
+)
 
-__all__ = ["SharedVariableEmbeddingClassifier", "PRESETS"]
+__all__ = ["SharedVariableEmbeddingClassifier", "PRESETS", "training_budget"]
 
 #: Named parameter sets for :meth:`SharedVariableEmbeddingClassifier.from_preset`.
-#: ``"paper"``: the paper's setting (Appendix D: C = D = H = 128, 10 layers per network, no
-#: dropout, Adam lr 1e-3, weight decay 1e-5, embeddings ~ N(0, 1), 1.05-entmax with learned
-#: alpha). ``"small"``: a CPU-sized model (C = 32, D = 128, H = 64, 2 layers per network) used by
-#: the PMLB benchmark; about 11x cheaper per step on a CPU.
+#: ``"paper"``: the paper's setting (Appendix D: C = D = H = 128, 10 layers per network, sum
+#: pooling, no dropout, Adam lr 1e-3, weight decay 1e-5, embeddings ~ N(0, 1), 1.05-entmax with
+#: learned alpha; one sampled task of 128 rows per step, early stopping on the validation loss).
+#: ``"small"``: the CPU-sized model of the earlier PMLB benchmark runs (C = 32, D = 128, H = 64,
+#: 2 layers per network, lr 2e-3, batches of 128 rows); its training settings are the defaults.
 PRESETS = {
     "paper": dict(
         embedding_dim=128,
@@ -37,9 +43,17 @@ PRESETS = {
         n_core_layers=10,
         n_decoder_layers=10,
         dropout=0.0,
+        aggregation="sum",
         lr=1e-3,
         weight_decay=1e-5,
         batch_size=128,
+        batching="task",
+        task_sampling="uniform",
+        tasks_per_step=None,
+        steps_per_epoch=None,
+        early_stopping=True,
+        max_epochs=100,
+        n_iter_no_change=10,
     ),
     "small": dict(
         embedding_dim=32,
@@ -55,8 +69,85 @@ PRESETS = {
     ),
 }
 
+#: rows each task gives to a training step when ``batch_size="auto"``
+ROWS_PER_TASK_STEP = 32
+#: most distinct tasks in one mixed step when ``tasks_per_step="auto"``
+MAX_TASKS_PER_STEP = 32
 
-@training_parameters(task_sampling="uniform", weight_decay=1e-5)
+
+def training_budget(
+    train_sizes,
+    *,
+    batching="mixed",
+    batch_size="auto",
+    tasks_per_step="auto",
+    steps_per_epoch="auto",
+):
+    """Step size and epoch length of a fit, derived from the training rows of every task.
+
+    ``"auto"`` values are resolved as follows (explicit values are kept):
+
+    * ``tasks_per_step``: ``min(n_tasks, MAX_TASKS_PER_STEP)`` with mixed batching (None
+      with one task per step);
+    * ``batch_size``: ``ROWS_PER_TASK_STEP`` rows from each task of a step, i.e.
+      ``32 * tasks_per_step`` rows per mixed step and 32 per one-task step;
+    * ``steps_per_epoch``: the steps that take the median task once through its rows, i.e.
+      ``ceil(n_tasks / tasks_per_step * median(rows) / rows_per_task_per_step)``. Small
+      tasks are then seen several times per epoch, large ones in part, and validation (and
+      per-task selection) happens at the same pace whatever the number of tasks.
+
+    Parameters
+    ----------
+    train_sizes : sequence of int
+        Training rows of every task.
+    batching : {"mixed", "task"}, default="mixed"
+    batch_size, tasks_per_step, steps_per_epoch : int, None or "auto", default="auto"
+
+    Returns
+    -------
+    dict
+        ``batch_size``, ``tasks_per_step`` and ``steps_per_epoch``, resolved.
+
+    Examples
+    --------
+    >>> training_budget([100, 300, 500])
+    {'batch_size': 96, 'tasks_per_step': 3, 'steps_per_epoch': 10}
+    >>> training_budget([1000], batching="task")
+    {'batch_size': 32, 'tasks_per_step': None, 'steps_per_epoch': 32}
+    """
+    sizes = np.asarray(train_sizes, dtype=np.int64)
+    n_tasks = len(sizes)
+    if tasks_per_step == "auto":
+        tasks_per_step = min(n_tasks, MAX_TASKS_PER_STEP) if batching == "mixed" else None
+    if batching == "mixed":
+        per_step = n_tasks if tasks_per_step is None else min(int(tasks_per_step), n_tasks)
+    else:
+        per_step = 1
+    if batch_size == "auto":
+        batch_size = ROWS_PER_TASK_STEP * per_step
+    if steps_per_epoch == "auto":
+        chunk = math.ceil(batch_size / per_step)
+        median = max(1.0, float(np.median(sizes)))
+        steps_per_epoch = max(1, math.ceil(n_tasks / per_step * median / chunk))
+    return {
+        "batch_size": int(batch_size),
+        "tasks_per_step": tasks_per_step,
+        "steps_per_epoch": steps_per_epoch,
+    }
+
+
+@training_parameters(
+    lr=2e-3,
+    max_epochs=300,
+    batch_size="auto",
+    batching="mixed",
+    task_sampling="uniform",
+    tasks_per_step="auto",
+    steps_per_epoch="auto",
+    weight_decay=1e-5,
+    early_stopping="per_task",
+    n_iter_no_change=20,
+)
 class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
     """Multi-task classifier with (shared) variable embeddings — SVE and TOM.
 
@@ -76,16 +167,19 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
 
     Parameters
     ----------
-    embedding_dim : int, default=128
-        Dimension ``C`` of variable and shared embeddings.
+    embedding_dim : int, default=32
+        Dimension ``C`` of variable and shared embeddings (the paper: 128).
     n_shared : int or None, default=128
         Number ``D`` of shared embeddings; ``None`` gives vanilla variable embeddings (TOM).
-    hidden_dim : int, default=128
-        Latent width ``H`` of encoder, core and decoder.
-    n_encoder_layers, n_core_layers, n_decoder_layers : int, default=10
-        Layers of ``f``, ``g1``, ``g2`` (the paper: 10 each).
+    hidden_dim : int, default=64
+        Latent width ``H`` of encoder, core and decoder (the paper: 128).
+    n_encoder_layers, n_core_layers, n_decoder_layers : int, default=2
+        Layers of ``f``, ``g1``, ``g2`` (the paper: 10 each), counted as TOM counts them:
+        the encoder's FiLM input layer and the decoder's target-conditioned output layer
+        are one layer each, the others are pre-activation residual blocks.
     dropout : float, default=0.0
-        Dropout of every residual branch (the paper's main results: 0).
+        Dropout of every residual branch, after the encoder's input layer and before the
+        output layer (the paper's main results: 0).
     attention : {"entmax", "softmax"}, default="entmax"
         Normaliser of the shared-embedding attention: alpha-entmax (sparse, exact zeros;
         the paper's best model) or softmax (the paper's base SVE).
@@ -109,21 +203,45 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         because it trained markedly better in our CPU runs (see ``docs/sve.md``).
     n_concept_variables : int, default=5
         ``K``, the variables listed per shared embedding in ``concepts_`` (eq. 16).
-    lr : float, default=1e-3
+    n_estimators : int, default=1
+        Members of an ensemble inside the estimator: ``n_estimators`` independently
+        initialised networks trained on the same batches with the sum of their losses
+        (each trains as it would alone), whose class scores are averaged for validation,
+        per-task selection and prediction. ``concepts_``, ``attention_``, the embeddings,
+        ``alpha_`` and ``stable_rank_`` describe the first member (``module_.members[0]``):
+        embeddings of different members live in unrelated spaces and are not averaged.
+    lr : float, default=2e-3
         Adam learning rate (paper: 1e-3).
-    max_epochs : int, default=100
-    batch_size : int, default=128
-    batching : {"task", "mixed"}, default="task"
-        ``"task"``: sample a task, then a batch of its rows (the paper's training);
-        ``"mixed"``: rows of many tasks per step, zero-padded and masked (one forward pass).
+    max_epochs : int, default=300
+        Most epochs; with the default ``steps_per_epoch="auto"`` an epoch is the steps
+        that take the median task once through its rows.
+    batch_size : int or "auto", default="auto"
+        Rows per training step. ``"auto"``: 32 rows from each task of a step (see
+        :func:`training_budget`); resolved at fit time into ``batch_size_``.
+    batching : {"mixed", "task"}, default="mixed"
+        ``"mixed"``: rows of ``tasks_per_step`` tasks per step, zero-padded and masked (one
+        forward pass); ``"task"``: sample a task, then a batch of its rows (the paper's
+        training).
     task_sampling : {"uniform", "proportional", "sqrt"}, default="uniform"
         Uniform: every task is drawn equally often (the paper's "sample a task");
         ``"sqrt"``: in proportion to the square root of its rows, which gives large
         tasks more steps (a departure from the paper, see ``docs/sve.md``).
-    tasks_per_step, steps_per_epoch, optimizer, validation_fraction, early_stopping, \
-n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
+    tasks_per_step : int, None or "auto", default="auto"
+        Distinct tasks per mixed step; ``"auto"``: ``min(n_tasks, 32)``. Resolved into
+        ``tasks_per_step_``.
+    steps_per_epoch : int, None or "auto", default="auto"
+        Steps between two validations; ``"auto"``: the steps that take the median task
+        once through its rows; None: one pass over every row. Resolved into
+        ``steps_per_epoch_``.
+    early_stopping : bool or "per_task", default="per_task"
+        ``"per_task"``: every task predicts with the weights of the epoch where its own
+        validation loss was lowest (see :class:`skmtl.base.MultiTaskNetEstimator`).
+    n_iter_no_change : int, default=20
+        Epochs without improvement before training stops.
+    optimizer, validation_fraction, tol, callbacks, warm_start, verbose, device, random_state
         Training parameters shared by every skmtl network; see
-        :class:`skmtl.base.MultiTaskNetEstimator`.
+        :class:`skmtl.base.MultiTaskNetEstimator`. ``verbose=1`` prints one line per
+        epoch (skorch's table: losses, validation score, duration).
     weight_decay : float, default=1e-5
         Paper: 1e-5.
 
@@ -149,6 +267,9 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         whose processed embeddings are most cosine-similar to each shared embedding
         (eq. 16), with columns ``shared_embedding``, ``rank``, ``task``, ``variable``,
         ``similarity``, ``attention``. None for vanilla.
+    batch_size_, tasks_per_step_, steps_per_epoch_ : int or None
+        The step size, tasks per step and epoch length this fit used (``"auto"`` resolved
+        from the training rows of every task, see :func:`training_budget`).
     best_epoch_ : int or None
         Epoch (1-based) with the best validation loss (the weights kept by early stopping).
     n_steps_to_best_ : int or None
@@ -190,7 +311,7 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         "hidden_dim": [Interval(Integral, 1, None, closed="left")],
         "n_encoder_layers": [Interval(Integral, 1, None, closed="left")],
         "n_core_layers": [Interval(Integral, 0, None, closed="left")],
-        "n_decoder_layers": [Interval(Integral, 0, None, closed="left")],
+        "n_decoder_layers": [Interval(Integral, 1, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "attention": [StrOptions({"softmax", "entmax"})],
         "alpha": [Interval(Real, ALPHA_MIN, ALPHA_MAX, closed="both")],
@@ -201,17 +322,25 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         "von_neumann_weight": [Interval(Real, 0, None, closed="left")],
         "aggregation": [StrOptions({"sum", "mean"})],
         "n_concept_variables": [Interval(Integral, 1, None, closed="left")],
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "tasks_per_step": [Interval(Integral, 1, None, closed="left"), None, StrOptions({"auto"})],
+        "steps_per_epoch": [
+            Interval(Integral, 1, None, closed="left"),
+            None,
+            StrOptions({"auto"}),
+        ],
     }
 
     def __init__(
         self,
-        embedding_dim=128,
+        embedding_dim=32,
         *,
         n_shared=128,
-        hidden_dim=128,
-        n_encoder_layers=10,
-        n_core_layers=10,
-        n_decoder_layers=10,
+        hidden_dim=64,
+        n_encoder_layers=2,
+        n_core_layers=2,
+        n_decoder_layers=2,
         dropout=0.0,
         attention="entmax",
         alpha=1.05,
@@ -222,6 +351,7 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         von_neumann_weight=0.0,
         aggregation="mean",
         n_concept_variables=5,
+        n_estimators=1,
     ):
         self.embedding_dim = embedding_dim
         self.n_shared = n_shared
@@ -239,6 +369,7 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         self.von_neumann_weight = von_neumann_weight
         self.aggregation = aggregation
         self.n_concept_variables = n_concept_variables
+        self.n_estimators = n_estimators
 
     @classmethod
     def from_preset(cls, preset="small", **params):
@@ -280,15 +411,30 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
                 "shared embeddings; they need n_shared (got n_shared=None)."
             )
 
+    def _training_budget(self, train_sizes):
+        budget = training_budget(
+            train_sizes,
+            batching=self.batching,
+            batch_size=self.batch_size,
+            tasks_per_step=self.tasks_per_step,
+            steps_per_epoch=self.steps_per_epoch,
+        )
+        self.batch_size_ = budget["batch_size"]
+        self.tasks_per_step_ = budget["tasks_per_step"]
+        self.steps_per_epoch_ = budget["steps_per_epoch"]
+        return {**budget, "eval_batch_size": self._eval_batch_size()}
+
+    def _eval_batch_size(self):
+        # rows are cheap to evaluate: validation and prediction in batches of >= 1,024 rows
+        return max(getattr(self, "batch_size_", 0), 1024)
+
     def _embedding_std(self):
         if self.embedding_std is not None:
             return float(self.embedding_std)
         return 1e-3 if self.n_shared is None else 1.0
 
     def _build_module(self, spec):
-        return SharedVariableEmbeddingNet(
-            spec.n_features,
-            spec.n_outputs,
+        params = dict(
             embedding_dim=self.embedding_dim,
             n_shared=self.n_shared,
             hidden_dim=self.hidden_dim,
@@ -303,9 +449,20 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
             regularizers=self._regularizers(),
             aggregation=self.aggregation,
         )
+        if self.n_estimators == 1:
+            return SharedVariableEmbeddingNet(spec.n_features, spec.n_outputs, **params)
+        return SharedVariableEmbeddingEnsemble(
+            self.n_estimators, spec.n_features, spec.n_outputs, **params
+        )
 
     def _build_criterion(self, spec):
-        return MaskedSquaredHinge(spec.n_outputs)
+        criterion = MaskedSquaredHinge(spec.n_outputs)
+        return criterion if self.n_estimators == 1 else EnsembleCriterion(criterion)
+
+    def _described_module(self):
+        """The network the fitted attributes describe (the first member of an ensemble)."""
+        module = self.module_
+        return module.members[0] if isinstance(module, SharedVariableEmbeddingEnsemble) else module
 
     def _proba_from_outputs(self, out):
         scores = out.float()
@@ -313,7 +470,7 @@ n_iter_no_change, tol, callbacks, warm_start, verbose, device, random_state
         return p / p.sum(dim=1, keepdim=True)
 
     def _on_fitted(self):
-        module = self.module_
+        module = self._described_module()
         with torch.no_grad():
             F, W = module.processed_embeddings()
             Z = module.input_embeddings.detach()

@@ -2,9 +2,15 @@
 
 These are the building blocks of the Traveling Observer Model (TOM, Meyerson and
 Miikkulainen, 2021) and of the shared variable embedding model (Żelaszczyk and Mańdziuk,
-2024, Appendix C): an encoder ``f`` and a final decoder ``g2`` whose hidden layers are
-modulated by the embedding of a variable through feature-wise linear modulation (FiLM,
-Perez et al., 2018), and a core ``g1`` of plain residual blocks.
+2024, Appendix C): an encoder ``f`` and a final decoder ``g2`` whose layers are modulated
+by the embedding of a variable through feature-wise linear modulation (FiLM, Perez et al.,
+2018), and a core ``g1`` of plain residual blocks.
+
+The residual blocks are the reference model's *pre-activation, zero-initialised* ("SkipInit")
+blocks: ``h + a * Dropout(FiLM(Linear(ReLU(h)), z))`` with a learned residual scale ``a``
+that starts at 0, so a freshly built stack of any depth is the identity and the scale of
+the signal does not grow with the number of layers. The output layer of the decoder is
+conditioned on the target embedding (:class:`FiLMOutput`).
 
 Torch only; no scikit-learn imports.
 """
@@ -16,7 +22,14 @@ from torch import nn
 
 from skmtl.nn._gather import take_rows
 
-__all__ = ["FiLM", "FiLMResidualBlock", "ResidualBlock", "FiLMStack", "ResidualStack"]
+__all__ = [
+    "FiLM",
+    "FiLMResidualBlock",
+    "ResidualBlock",
+    "FiLMStack",
+    "ResidualStack",
+    "FiLMOutput",
+]
 
 
 class FiLM(nn.Module):
@@ -24,7 +37,7 @@ class FiLM(nn.Module):
 
     ``FiLM(h, z) = (1 + gamma(z)) * h + beta(z)`` where ``gamma`` and ``beta`` are affine
     maps of the conditioning embedding ``z``. The ``1 +`` makes a freshly initialised
-    layer close to the identity (``gamma`` and ``beta`` start at zero).
+    layer the identity (``gamma`` and ``beta`` start at zero).
 
     Parameters
     ----------
@@ -66,7 +79,10 @@ class FiLM(nn.Module):
 
 
 class FiLMResidualBlock(nn.Module):
-    """Residual block ``h + Dropout(ReLU(FiLM(Linear(h), z)))``.
+    """Pre-activation residual block ``h + a * Dropout(FiLM(Linear(ReLU(h)), z))``.
+
+    The residual scale ``a`` (``residual_scale``) is learned and starts at 0, so the block
+    is the identity at initialisation (TOM's ``FilmResBlock``).
 
     Parameters
     ----------
@@ -81,8 +97,11 @@ class FiLMResidualBlock(nn.Module):
     --------
     >>> import torch
     >>> block = FiLMResidualBlock(hidden_dim=8, cond_dim=4)
-    >>> block(torch.randn(3, 7, 8), torch.randn(3, 7, 4)).shape
+    >>> h = torch.randn(3, 7, 8)
+    >>> block(h, torch.randn(3, 7, 4)).shape
     torch.Size([3, 7, 8])
+    >>> torch.equal(block(h, torch.randn(3, 7, 4)), h)  # the branch starts at zero
+    True
     """
 
     def __init__(self, hidden_dim: int, cond_dim: int, dropout: float = 0.0):
@@ -90,10 +109,12 @@ class FiLMResidualBlock(nn.Module):
         self.linear = nn.Linear(hidden_dim, hidden_dim)
         self.film = FiLM(hidden_dim, cond_dim)
         self.dropout = nn.Dropout(dropout)
+        self.residual_scale = nn.Parameter(torch.zeros(()))
 
     def forward_params(self, h, gamma, beta):
         """Apply the block with FiLM parameters computed beforehand (see :class:`FiLMStack`)."""
-        return h + self.dropout(torch.relu(self.film.modulate(self.linear(h), gamma, beta)))
+        branch = self.film.modulate(self.linear(torch.relu(h)), gamma, beta)
+        return h + self.residual_scale * self.dropout(branch)
 
     def forward(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         gamma, beta = self.film.params(z)
@@ -101,7 +122,9 @@ class FiLMResidualBlock(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """Unconditioned residual block ``h + Dropout(ReLU(Linear(h)))``.
+    """Unconditioned pre-activation residual block ``h + a * Dropout(Linear(ReLU(h)))``.
+
+    ``a`` (``residual_scale``) is learned and starts at 0 (TOM's ``CoreResBlock``).
 
     Parameters
     ----------
@@ -113,17 +136,19 @@ class ResidualBlock(nn.Module):
     Examples
     --------
     >>> import torch
-    >>> ResidualBlock(8)(torch.randn(2, 8)).shape
-    torch.Size([2, 8])
+    >>> h = torch.randn(2, 8)
+    >>> torch.equal(ResidualBlock(8)(h), h)  # identity at initialisation
+    True
     """
 
     def __init__(self, hidden_dim: int, dropout: float = 0.0):
         super().__init__()
         self.linear = nn.Linear(hidden_dim, hidden_dim)
         self.dropout = nn.Dropout(dropout)
+        self.residual_scale = nn.Parameter(torch.zeros(()))
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return h + self.dropout(torch.relu(self.linear(h)))
+        return h + self.residual_scale * self.dropout(self.linear(torch.relu(h)))
 
 
 class FiLMStack(nn.Module):
@@ -195,3 +220,40 @@ class ResidualStack(nn.Sequential):
 
     def __init__(self, hidden_dim: int, n_layers: int, dropout: float = 0.0):
         super().__init__(*(ResidualBlock(hidden_dim, dropout) for _ in range(int(n_layers))))
+
+
+class FiLMOutput(nn.Module):
+    """Target-conditioned output layer ``Linear(FiLM(h, z))`` (TOM's ``InvVEFilmLayer``).
+
+    The features are modulated by the target variable's embedding, then projected to
+    ``out_dim`` scores.
+
+    Parameters
+    ----------
+    hidden_dim : int
+        Size of the features ``h``.
+    cond_dim : int
+        Size of the target embedding ``z``.
+    out_dim : int, default=1
+        Outputs per (row, target variable).
+
+    Examples
+    --------
+    >>> import torch
+    >>> layer = FiLMOutput(hidden_dim=8, cond_dim=4)
+    >>> layer(torch.randn(5, 3, 8), torch.randn(5, 3, 4)).shape
+    torch.Size([5, 3, 1])
+    """
+
+    def __init__(self, hidden_dim: int, cond_dim: int, out_dim: int = 1):
+        super().__init__()
+        self.film = FiLM(hidden_dim, cond_dim)
+        self.linear = nn.Linear(hidden_dim, out_dim)
+
+    def forward_params(self, h, gamma, beta):
+        """Apply the layer with FiLM parameters computed beforehand."""
+        return self.linear(self.film.modulate(h, gamma, beta))
+
+    def forward(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.film.params(z)
+        return self.forward_params(h, gamma, beta)

@@ -11,11 +11,15 @@ table per kind, indexed by (task, column) and (task, class). The prediction is (
     y_j = g2( g1( sum_i f(x_i, f_i) ), z_j )
 
 * ``f`` (encoder): ``Linear(1 -> H)`` on the value, FiLM-modulated by the variable's
-  embedding, then FiLM residual blocks (:class:`~skmtl.nn.film.FiLMStack`).
+  embedding, dropout, then pre-activation FiLM residual blocks
+  (:class:`~skmtl.nn.film.FiLMStack`) whose branches start at zero.
 * the sum over the variables of a row is order-free and ignores padded columns (``mask``).
-* ``g1`` (core): residual blocks (:class:`~skmtl.nn.film.ResidualStack`), eq. 3.
-* ``g2`` (final decoder): FiLM residual blocks conditioned on the target embedding, then
-  ``Linear(H -> 1)``.
+* ``g1`` (core): pre-activation residual blocks (:class:`~skmtl.nn.film.ResidualStack`), eq. 3.
+* ``g2`` (final decoder): FiLM residual blocks conditioned on the target embedding,
+  dropout, then the target-conditioned output layer ``Linear(FiLM(h, z_j))``
+  (:class:`~skmtl.nn.film.FiLMOutput`).
+
+This is the layout of TOM's reference model; ``docs/sve.md`` lists where it departs.
 * ``f_i`` is the processed embedding ``F = A(Z, S, S)`` of eq. 5 when ``n_shared`` is set
   (attention over the shared base ``S``, D x C), or the raw ``z_i`` when ``n_shared=None``
   (vanilla TOM, eq. 2-3). Target embeddings are always raw (Figure 1).
@@ -32,10 +36,32 @@ from torch import nn
 
 from skmtl.nn._gather import take_rows
 from skmtl.nn.attention import SharedEmbeddingAttention
-from skmtl.nn.film import FiLM, FiLMStack, ResidualStack
+from skmtl.nn.film import FiLM, FiLMOutput, FiLMStack, ResidualStack
 from skmtl.nn.regularizers import REGULARIZERS, stable_rank
 
-__all__ = ["SharedVariableEmbeddingNet"]
+__all__ = ["SharedVariableEmbeddingNet", "SharedVariableEmbeddingEnsemble", "EnsembleCriterion"]
+
+
+def _check_arguments(
+    n_features, n_outputs, n_encoder_layers, n_decoder_layers, aggregation, regularizers, n_shared
+):
+    """Raise ValueError naming the first bad argument of :class:`SharedVariableEmbeddingNet`."""
+    if len(n_features) != len(n_outputs) or not n_features:
+        raise ValueError("n_features and n_outputs must be non-empty and of equal length.")
+    if min(n_features) < 1 or min(n_outputs) < 1:
+        raise ValueError("every task needs at least one input and one output variable.")
+    for name, n in [("n_encoder_layers", n_encoder_layers), ("n_decoder_layers", n_decoder_layers)]:
+        if n < 1:
+            raise ValueError(f"{name} must be >= 1, got {n}.")
+    if aggregation not in ("sum", "mean"):
+        raise ValueError(f"aggregation must be 'sum' or 'mean', got {aggregation!r}.")
+    unknown = set(regularizers) - set(REGULARIZERS)
+    if unknown:
+        raise ValueError(
+            f"unknown regularizer(s) {sorted(unknown)}; choose from {sorted(REGULARIZERS)}."
+        )
+    if regularizers and any(w for w in regularizers.values()) and n_shared is None:
+        raise ValueError("regularizers act on the shared embeddings; they need n_shared.")
 
 
 class SharedVariableEmbeddingNet(nn.Module):
@@ -55,9 +81,11 @@ class SharedVariableEmbeddingNet(nn.Module):
     hidden_dim : int, default=128
         Latent width ``H`` of encoder, core and decoder.
     n_encoder_layers, n_core_layers, n_decoder_layers : int, default=10
-        Number of layers of ``f``, ``g1`` and ``g2`` (``f`` counts its FiLM input layer).
+        Number of layers of ``f``, ``g1`` and ``g2``, counted as in TOM: ``f`` counts its
+        FiLM input layer and ``g2`` its output layer (``n - 1`` residual blocks each).
     dropout : float, default=0.0
-        Dropout rate of every residual branch.
+        Dropout rate of every residual branch, after the encoder's input layer and before
+        the output layer (TOM's placements).
     attention : {"softmax", "entmax"}, default="softmax"
         Normaliser of the shared-embedding attention (ignored when ``n_shared=None``).
     alpha : float, default=1.05
@@ -114,22 +142,11 @@ class SharedVariableEmbeddingNet(nn.Module):
         super().__init__()
         n_features = [int(n) for n in n_features]
         n_outputs = [int(n) for n in n_outputs]
-        if len(n_features) != len(n_outputs) or not n_features:
-            raise ValueError("n_features and n_outputs must be non-empty and of equal length.")
-        if min(n_features) < 1 or min(n_outputs) < 1:
-            raise ValueError("every task needs at least one input and one output variable.")
-        if n_encoder_layers < 1:
-            raise ValueError(f"n_encoder_layers must be >= 1, got {n_encoder_layers}.")
-        if aggregation not in ("sum", "mean"):
-            raise ValueError(f"aggregation must be 'sum' or 'mean', got {aggregation!r}.")
         regularizers = dict(regularizers or {})
-        unknown = set(regularizers) - set(REGULARIZERS)
-        if unknown:
-            raise ValueError(
-                f"unknown regularizer(s) {sorted(unknown)}; choose from {sorted(REGULARIZERS)}."
-            )
-        if regularizers and any(w for w in regularizers.values()) and n_shared is None:
-            raise ValueError("regularizers act on the shared embeddings; they need n_shared.")
+        _check_arguments(
+            n_features, n_outputs, n_encoder_layers, n_decoder_layers, aggregation,
+            regularizers, n_shared,
+        )  # fmt: skip
 
         self.n_tasks = len(n_features)
         self.n_features = n_features
@@ -161,14 +178,19 @@ class SharedVariableEmbeddingNet(nn.Module):
             self.shared_embeddings = None
             self.attention = None
 
-        # f: value -> H, FiLM on the (processed) variable embedding, ReLU, FiLM res-blocks
+        # f: value -> H, FiLM on the (processed) variable embedding, dropout, FiLM res-blocks
         self.value_in = nn.Linear(1, H)
+        # zero bias: at initialisation every variable encodes to w * x_i, so the pooled
+        # code of standardised inputs is of order 1 (a bias would add n_features * b)
+        nn.init.zeros_(self.value_in.bias)
         self.film_in = FiLM(H, C)
+        self.input_dropout = nn.Dropout(dropout)
         self.encoder = FiLMStack(H, C, n_encoder_layers - 1, dropout)
-        # g1: target-independent core; g2: target-conditioned decoder
+        # g1: target-independent core; g2: target-conditioned decoder and output layer
         self.core = ResidualStack(H, n_core_layers, dropout)
-        self.decoder = FiLMStack(H, C, n_decoder_layers, dropout)
-        self.head = nn.Linear(H, 1)
+        self.decoder = FiLMStack(H, C, n_decoder_layers - 1, dropout)
+        self.output_dropout = nn.Dropout(dropout)
+        self.output_layer = FiLMOutput(H, C)
 
     # ------------------------------------------------------------------ embeddings
     def processed_embeddings(self, index: torch.Tensor | None = None):
@@ -243,8 +265,8 @@ class SharedVariableEmbeddingNet(nn.Module):
 
         gamma, beta = self.film_in.params(emb)
         h = self.value_in(values)
-        h = torch.relu(self.film_in.modulate(h, take_rows(gamma, inv), take_rows(beta, inv)))
-        h = self.encoder(h, self.encoder.film_params(emb), inv)
+        h = self.film_in.modulate(h, take_rows(gamma, inv), take_rows(beta, inv))
+        h = self.encoder(self.input_dropout(h), self.encoder.film_params(emb), inv)
         if rows is None:
             pooled = h.sum(1)
             if self.aggregation == "mean":
@@ -269,20 +291,23 @@ class SharedVariableEmbeddingNet(nn.Module):
         oidx = self.out_offset[task][:, None] + ks[None, :]
         if bool(omask.all()):
             uniq, inv = torch.unique(oidx, return_inverse=True)
-            h = code.unsqueeze(1).expand(B, kb, self.hidden_dim)
-            h = self.decoder(h, self.decoder.film_params(self.output_embeddings[uniq]), inv)
-            out = self.head(h).squeeze(-1)
+            out = self._target_scores(code.unsqueeze(1).expand(B, kb, self.hidden_dim), uniq, inv)
         else:
             rows, ks_p = omask.nonzero(as_tuple=True)
             uniq, inv = torch.unique(oidx[rows, ks_p], return_inverse=True)
-            h = self.decoder(
-                code[rows], self.decoder.film_params(self.output_embeddings[uniq]), inv
-            )
             out = code.new_zeros(B, kb)
-            out[rows, ks_p] = self.head(h).squeeze(-1)
+            out[rows, ks_p] = self._target_scores(code[rows], uniq, inv)
         if kb < self.max_outputs:
             out = torch.nn.functional.pad(out, (0, self.max_outputs - kb))
         return out
+
+    def _target_scores(self, h, uniq, inv):
+        """``g2`` on codes ``h`` (..., H) for the target variables ``uniq[inv]`` (...)."""
+        emb = self.output_embeddings[uniq]
+        h = self.output_dropout(self.decoder(h, self.decoder.film_params(emb), inv))
+        gamma, beta = self.output_layer.film.params(emb)
+        gamma, beta = take_rows(gamma, inv), take_rows(beta, inv)
+        return self.output_layer.forward_params(h, gamma, beta).squeeze(-1)
 
     def forward(self, X, task, mask):
         """Scores for every row and the training penalty.
@@ -306,3 +331,72 @@ class SharedVariableEmbeddingNet(nn.Module):
         mask = mask.bool()
         task = task.long()
         return self.decode(self.encode(X, task, mask), task), self.penalty()
+
+
+class SharedVariableEmbeddingEnsemble(nn.Module):
+    """``n`` independently initialised :class:`SharedVariableEmbeddingNet` members.
+
+    In evaluation mode the output is the mean of the members' class scores; in training mode
+    it is the stack of the members' scores, shape (n, B, K), so that the criterion
+    (:class:`EnsembleCriterion`) sums the members' own losses. Members share no parameter,
+    so with an element-wise optimizer (Adam) each member trains exactly as it would alone on
+    the same batches; the ensemble costs ``n`` forward passes per step.
+
+    Parameters
+    ----------
+    n_members : int
+        Number of members (>= 2 to be an ensemble).
+    *args, **kwargs
+        Passed to every member's :class:`SharedVariableEmbeddingNet`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> net = SharedVariableEmbeddingEnsemble(2, [3], [2], embedding_dim=4, n_shared=4,
+    ...                                       hidden_dim=8, n_encoder_layers=1,
+    ...                                       n_core_layers=1, n_decoder_layers=1)
+    >>> X, task, mask = torch.randn(5, 3), torch.zeros(5, dtype=torch.long), torch.ones(5, 3)
+    >>> net.train()(X, task, mask)[0].shape, net.eval()(X, task, mask)[0].shape
+    (torch.Size([2, 5, 2]), torch.Size([5, 2]))
+    """
+
+    def __init__(self, n_members, *args, **kwargs):
+        super().__init__()
+        if int(n_members) < 1:
+            raise ValueError(f"n_members must be >= 1, got {n_members}.")
+        self.members = nn.ModuleList(
+            SharedVariableEmbeddingNet(*args, **kwargs) for _ in range(int(n_members))
+        )
+
+    def forward(self, X, task, mask):
+        outs, penalties = zip(*(member(X, task, mask) for member in self.members))
+        scores = torch.stack(outs)
+        return (scores if self.training else scores.mean(0)), sum(penalties)
+
+
+class EnsembleCriterion(nn.Module):
+    """Sum over members of ``criterion`` for stacked (n, B, K) outputs; plain otherwise.
+
+    Parameters
+    ----------
+    criterion : nn.Module
+        Called as ``criterion(output, target, task)``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from skmtl.nn.losses import MaskedSquaredHinge
+    >>> crit = EnsembleCriterion(MaskedSquaredHinge([2]))
+    >>> out = torch.tensor([[[1.0, -1.0]], [[0.0, 0.0]]])  # two members, one row
+    >>> float(crit(out, torch.tensor([0]), torch.tensor([0])))  # 0 + 1
+    1.0
+    """
+
+    def __init__(self, criterion):
+        super().__init__()
+        self.criterion = criterion
+
+    def forward(self, output, target, task):
+        if output.dim() == 3:
+            return sum(self.criterion(out, target, task) for out in output)
+        return self.criterion(output, target, task)

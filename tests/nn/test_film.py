@@ -1,6 +1,13 @@
 import torch
 
-from skmtl.nn.film import FiLM, FiLMResidualBlock, FiLMStack, ResidualBlock, ResidualStack
+from skmtl.nn.film import (
+    FiLM,
+    FiLMOutput,
+    FiLMResidualBlock,
+    FiLMStack,
+    ResidualBlock,
+    ResidualStack,
+)
 
 
 def test_film_identity_at_init_and_conditioning_after_update():
@@ -37,6 +44,8 @@ def test_film_stack_gathered_params_match_direct_blocks():
 def test_residual_blocks_shapes_and_dropout_only_in_train():
     torch.manual_seed(0)
     block = FiLMResidualBlock(8, 2, dropout=0.5)
+    with torch.no_grad():
+        block.residual_scale.fill_(1.0)
     h, z = torch.randn(16, 8), torch.randn(16, 2)
     block.eval()
     assert torch.equal(block(h, z), block(h, z))
@@ -45,3 +54,34 @@ def test_residual_blocks_shapes_and_dropout_only_in_train():
     assert ResidualBlock(8)(h).shape == (16, 8)
     assert ResidualStack(8, 4)(h).shape == (16, 8)
     assert len(ResidualStack(8, 4)) == 4
+
+
+def test_blocks_are_pre_activation_with_a_learned_residual_scale():
+    torch.manual_seed(0)
+    h, z = torch.randn(6, 8), torch.randn(6, 3)
+    block, core = FiLMResidualBlock(8, 3), ResidualBlock(8)
+    # at initialisation the branch is scaled by zero: the identity
+    assert torch.equal(block(h, z), h) and torch.equal(core(h), h)
+    with torch.no_grad():
+        for p in [*block.parameters(), *core.parameters()]:
+            p.normal_(std=0.5)
+    a = block.residual_scale
+    gamma, beta = block.film.params(z)
+    branch = (block.linear(torch.relu(h))) * (1 + gamma) + beta
+    assert torch.allclose(block(h, z), h + a * branch, atol=1e-6)
+    assert torch.allclose(core(h), h + core.residual_scale * core.linear(torch.relu(h)), atol=1e-6)
+    # pre-activation: a negative residual stream passes through the skip unchanged in sign
+    neg = -torch.ones(2, 8)
+    assert torch.allclose(core(neg), neg + core.residual_scale * core.linear.bias, atol=1e-6)
+
+
+def test_output_layer_is_conditioned_on_the_target_embedding():
+    torch.manual_seed(0)
+    layer = FiLMOutput(8, 3)
+    with torch.no_grad():
+        layer.film.proj.weight.normal_()
+    h = torch.randn(4, 8)
+    z1, z2 = torch.randn(4, 3), torch.randn(4, 3)
+    gamma, beta = layer.film.params(z1)
+    assert torch.allclose(layer(h, z1), layer.linear(h * (1 + gamma) + beta), atol=1e-6)
+    assert not torch.allclose(layer(h, z1), layer(h, z2))

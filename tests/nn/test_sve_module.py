@@ -141,3 +141,77 @@ def test_pickle_roundtrip_keeps_outputs():
     X, task, mask = _batch([3, 4])
     clone = pickle.loads(pickle.dumps(net))
     assert torch.allclose(clone(X, task, mask)[0], net(X, task, mask)[0])
+
+
+@pytest.mark.parametrize("aggregation", ["sum", "mean"])
+@pytest.mark.parametrize("n_layers", [2, 10])
+def test_class_scores_at_initialisation_are_of_order_one(n_layers, aggregation):
+    # the paper's widths (C = D = H = 128) on tasks of 4 to 30 standardised variables: the
+    # residual branches start at zero, so depth does not blow the scores up (the old
+    # post-activation blocks, h + ReLU(FiLM(Linear(h))), gave RMS in the hundreds)
+    torch.manual_seed(0)
+    widths = [4, 12, 30]
+    net = SharedVariableEmbeddingNet(
+        widths,
+        [2, 3, 10],
+        embedding_dim=128,
+        n_shared=128,
+        hidden_dim=128,
+        n_encoder_layers=n_layers,
+        n_core_layers=n_layers,
+        n_decoder_layers=n_layers,
+        aggregation=aggregation,
+    )
+    X, task, mask = _batch(widths, rows_per_task=64)
+    with torch.no_grad():
+        out, _ = net(X, task, mask)
+    real = torch.arange(10)[None, :] < torch.tensor([2, 3, 10])[task][:, None]
+    rms = out[real].pow(2).mean().sqrt().item()
+    assert 0.01 < rms < 3.0, rms
+
+
+def test_residual_scales_start_at_zero_and_receive_gradient():
+    torch.manual_seed(0)
+    net = SharedVariableEmbeddingNet([3, 5], [2, 4], n_shared=4, **SMALL)
+    scales = [p for n, p in net.named_parameters() if n.endswith("residual_scale")]
+    # encoder 1 block, core 1 block, decoder 1 block
+    assert len(scales) == 3 and all(float(p.detach()) == 0.0 for p in scales)
+    X, task, mask = _batch([3, 5])
+    out, _ = net(X, task, mask)
+    out.pow(2).sum().backward()
+    assert all(p.grad is not None and float(p.grad.abs()) > 0 for p in scales)
+
+
+def test_ensemble_averages_members_and_each_member_trains_as_alone():
+    import copy
+
+    from skmtl.nn.losses import MaskedSquaredHinge
+    from skmtl.nn.sve import EnsembleCriterion, SharedVariableEmbeddingEnsemble
+
+    torch.manual_seed(0)
+    ens = SharedVariableEmbeddingEnsemble(2, [3, 5], [2, 4], n_shared=4, **SMALL)
+    _randomise(ens)
+    X, task, mask = _batch([3, 5])
+    a, b = ens.members
+    ens.eval()
+    mean, _ = ens(X, task, mask)
+    assert torch.allclose(mean, (a(X, task, mask)[0] + b(X, task, mask)[0]) / 2, atol=1e-6)
+    assert not torch.allclose(a(X, task, mask)[0], b(X, task, mask)[0])  # independent inits
+    # training: stacked scores, summed losses; with Adam each member moves as it would alone
+    ens.train()
+    alone = copy.deepcopy(a)
+    y = torch.tensor([0, 1, 0, 1, 2, 3, 0, 1])
+    hinge = MaskedSquaredHinge([2, 4])
+    out, pen = ens(X, task, mask)
+    assert out.shape == (2, 8, 4)
+    loss = EnsembleCriterion(hinge)(out, y, task)
+    assert torch.allclose(loss, hinge(out[0], y, task) + hinge(out[1], y, task))
+    opt = torch.optim.Adam(ens.parameters(), lr=1e-2)
+    (loss + pen).backward()
+    opt.step()
+    opt_alone = torch.optim.Adam(alone.parameters(), lr=1e-2)
+    out_a, pen_a = alone(X, task, mask)
+    (hinge(out_a, y, task) + pen_a).backward()
+    opt_alone.step()
+    for p, q in zip(a.parameters(), alone.parameters()):
+        assert torch.allclose(p, q, atol=1e-6)
