@@ -51,18 +51,16 @@ def _parse(argv=None):
 
 def fit_once(args):
     """One fit in this process (or in every process of a launch); rank 0 writes the result."""
-    from sve_pmlb import select_datasets, split_tasks
+    from sve_pmlb import load_datasets, split_tasks
 
     from skmtl import Tasks
-    from skmtl.datasets.pmlb import load_pmlb_tasks
     from skmtl.distributed import AcceleratedSharedVariableEmbeddingClassifier, default_accelerator
 
     _common.pin_threads()
-    names = select_datasets(args.subset)
-    if not names:
-        raise SystemExit("no PMLB dataset found: set SKMTL_DATA_HOME to the data folder")
+    tasks = load_datasets(subset=args.subset)
+    names = tasks.names
     acc = default_accelerator("cpu")
-    train, test = split_tasks(load_pmlb_tasks(names, min_class_count=2)[0], 20_000, seed=0)
+    train, test = split_tasks(tasks, 20_000, seed=0)
     clf = AcceleratedSharedVariableEmbeddingClassifier.from_preset(
         "small",
         max_epochs=args.epochs,

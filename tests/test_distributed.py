@@ -193,3 +193,16 @@ def test_two_cpu_processes_fit_sve_on_pmlb(tmp_path, data_home):
     plain.load_params(f_params=tmp_path / "p2" / "params.pt")
     assert [np.asarray(p).tolist() for p in plain.predict(test)] == r0["loaded_pred"]
     assert r0["loaded_pred"] != one["loaded_pred"]  # a different model from the 1-process fit
+
+
+def test_scaling_benchmark_worker_fits_and_writes_its_result(data_home, tmp_path, monkeypatch):
+    """``benchmarks/scaling.py``'s one-process fit runs on the current API and reports rows/s."""
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    import scaling
+
+    scaling.main(["--worker", str(tmp_path), "--subset", "3", "--epochs", "1"])
+    result = json.loads((tmp_path / "result.json").read_text())
+    assert result["processes"] == 1 and result["datasets"] == 3
+    assert result["rows_trained"] > 0 and result["steps_per_process"] > 0
+    assert result["rows_per_s"] == pytest.approx(result["rows_trained"] / result["fit_s"], rel=0.05)
+    assert 0.0 <= result["test_accuracy_mean"] <= 1.0
