@@ -78,16 +78,6 @@ class TaskNet(NeuralNet):
             loss = loss + penalty
         return loss
 
-    def _set_training(self, training=True):
-        # skorch sets the mode before every step; ``Module.train`` walks and re-assigns
-        # every submodule, which costs more than a small model's whole step. Only
-        # switch when some module is in the other mode.
-        for module in (self.module_, self.criterion_):
-            if isinstance(module, torch.nn.Module) and any(
-                m.training != training for m in module.modules()
-            ):
-                module.train(training)
-
     def get_iterator(self, dataset, training=False):
         iterator = super().get_iterator(dataset, training=training)
         batch_size = getattr(self, "inference_call", (None, None, None))[2]

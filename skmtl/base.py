@@ -279,6 +279,8 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
     _layer_size_params = ()
     #: those of them that may also be None
     _optional_layer_size_params = ()
+    #: those of them that must hold at least one layer
+    _nonempty_layer_size_params = ()
     #: the skorch net class trained (a mixin may substitute e.g. an AccelerateMixin subclass)
     _net_class = TaskNet
     #: tasks must share one feature space (set by estimators whose model needs it)
@@ -346,8 +348,12 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             sizes = getattr(self, name)
             if sizes is None and name in self._optional_layer_size_params:
                 continue
-            if not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-                raise ValueError(f"{name} must be a sequence of positive ints, got {sizes!r}")
+            nonempty = name in self._nonempty_layer_size_params
+            if (nonempty and len(sizes) == 0) or not all(
+                isinstance(h, Integral) and h >= 1 for h in sizes
+            ):
+                what = "a non-empty sequence" if nonempty else "a sequence"
+                raise ValueError(f"{name} must be {what} of positive ints, got {sizes!r}")
 
     def _build_criterion(self, spec):
         raise NotImplementedError

@@ -66,6 +66,14 @@ _MODEL_PARAMS_DOC = """
         Standardise every task's inputs with its training mean and std. Set False for pixel
         inputs already in [0, 1] (as the paper's MNIST experiments).
     activation : {"relu", "tanh", "gelu", "elu"}, default="relu"
+    input_layer : {"auto", "shared", "per_task"}, default="auto"
+        How the encoder reads the tasks' inputs. ``"shared"``: one encoder ``f_theta`` on
+        one feature space shared by every task (the paper; tasks must have the same
+        number of features). ``"per_task"``: the encoder's first linear layer is one
+        ``Linear(n_features_t, hidden_layer_sizes[0])`` per task and the rest of it is
+        shared, so tasks of different widths (different columns) can be fitted together.
+        ``"auto"``: ``"shared"`` when every task has the same width, else
+        ``"per_task"``. See Notes for what the per-task map changes.
     lr : float, default=1e-3
         Adam learning rate of the network weights.
     max_epochs : int, default=100
@@ -92,8 +100,18 @@ device, random_state
     validation and test). The two differ when a task reads dimensions that carry noise: with
     large ``beta`` the sample is less accurate (see ``docs/benchmarks/hib.md``).
     ``transform`` returns ``Z``. With an int ``random_state`` the fit is reproducible.
-    Every task must have the same number of features (homogeneous-feature MTL); tasks may share
-    rows (pass the same ``X`` for several tasks).
+    Tasks may share rows (pass the same ``X`` for several tasks).
+
+    The paper's ``Z = f_theta(X)`` is one function of one input space shared by every task
+    (homogeneous-feature MTL), and that is what ``input_layer="shared"`` (the default for
+    tasks of one width) fits. Tasks of different widths (``input_layer="per_task"``) depart
+    from it: ``Z_j = g_theta(h_j(X_j))`` with a task-specific first layer ``h_j`` and a
+    shared rest ``g_theta``. ``Z`` is then shared from the first hidden layer on rather
+    than a function of common inputs, so two tasks can only be found similar (close noise
+    variances) through what their input maps learned to put into the shared layers; the
+    information term ``I(X_j; W_j)`` and eq. (11) are unchanged. The per-task map needs at
+    least one hidden layer (its width is the shared width) and is not the paper's model even
+    for tasks of one width.
 """
 
 _FITTED_DOC = """
@@ -109,6 +127,8 @@ _FITTED_DOC = """
         Eq. (11): L1 distance between the tasks' noise log-variances (zeros with
         ``noise=False``).
     latent_dim_ : int
+    input_layer_ : {"shared", "per_task"}
+        The input layer fitted (``input_layer`` with ``"auto"`` resolved).
     n_tasks_, task_names_, net_, module_, history_, n_iter_, ...
         See :class:`skmtl.base.MultiTaskNetEstimator`.
 """
@@ -135,7 +155,6 @@ _PREDICT_NOISE = ("mean", "sample")
 class _HIBMixin:
     """Parameters, module construction, two-stage fit, prediction noise, task similarity."""
 
-    _require_same_n_features = True
     _layer_size_params = ("hidden_layer_sizes", "head_hidden_layer_sizes")
 
     _hib_constraints = {
@@ -151,6 +170,7 @@ class _HIBMixin:
         "log_var_lr_scale": [Interval(Real, 0, None, closed="neither")],
         "scale_inputs": ["boolean"],
         "activation": [StrOptions(set(ACTIVATIONS))],
+        "input_layer": [StrOptions({"auto", "shared", "per_task"})],
     }
 
     def __init__(
@@ -168,6 +188,7 @@ class _HIBMixin:
         log_var_lr_scale=10.0,
         scale_inputs=True,
         activation="relu",
+        input_layer="auto",
     ):
         self.latent_dim = latent_dim
         self.beta = beta
@@ -181,6 +202,7 @@ class _HIBMixin:
         self.log_var_lr_scale = log_var_lr_scale
         self.scale_inputs = scale_inputs
         self.activation = activation
+        self.input_layer = input_layer
 
     @property
     def _scale_inputs(self):
@@ -192,7 +214,7 @@ class _HIBMixin:
     def _build_module(self, spec):
         beta = _check_beta(self.beta, spec.n_tasks)
         return HierarchicalIBModule(
-            n_features=spec.n_features[0],
+            n_features=self._input_widths(spec),
             n_outputs=spec.n_outputs,
             hidden_layer_sizes=tuple(int(h) for h in self.hidden_layer_sizes),
             latent_dim=int(self.latent_dim),
@@ -205,6 +227,29 @@ class _HIBMixin:
             activation=self.activation,
         )
 
+    def _input_widths(self, spec):
+        """The module's ``n_features``: one shared width, or every task's (per-task input)."""
+        widths = [int(f) for f in spec.n_features]
+        mode = self.input_layer
+        if mode == "auto":
+            mode = "shared" if len(set(widths)) == 1 else "per_task"
+        if mode == "shared":
+            if len(set(widths)) > 1:
+                counts = ", ".join(f"task {i} has {k}" for i, k in enumerate(widths))
+                raise ValueError(
+                    f"input_layer='shared' needs every task to share one feature space (the "
+                    f"same number of features): {counts}. Use input_layer='per_task' (or "
+                    "'auto') to give every task its own first layer."
+                )
+            return widths[0]
+        if len(self.hidden_layer_sizes) == 0:
+            raise ValueError(
+                "input_layer='per_task' maps every task into the first hidden layer of the "
+                "encoder, but hidden_layer_sizes is empty; give at least one hidden layer "
+                "(e.g. hidden_layer_sizes=(32,))."
+            )
+        return widths
+
     def _optimizer_param_groups(self):
         # the log-variances learn log_var_lr_scale times faster: their own parameter group
         if self.log_var_lr_scale == 1:
@@ -214,7 +259,7 @@ class _HIBMixin:
 
     # ------------------------------------------------------------------ fit
     def fit(self, X, y=None, metadata=None):
-        """Fit on a list of tasks sharing one feature space.
+        """Fit on a list of tasks (of one width, or of several with a per-task input layer).
 
         With ``learn_noise=False`` this runs the paper's two-stage fixed-noise protocol: stage
         1 trains encoder and heads with fixed variances for ``max_epochs``; stage 2 freezes the
@@ -223,7 +268,8 @@ class _HIBMixin:
         Parameters
         ----------
         X : list of (X_t, y_t), Tasks, tuple (X, y), or list of X_t
-            The tasks; every ``X_t`` must have the same number of columns.
+            The tasks. With ``input_layer="shared"`` every ``X_t`` must have the same
+            number of columns; otherwise tasks may differ in width.
         y : list of array-like, default=None
             Targets, when ``X`` holds only features.
         metadata : ignored (accepted for API compatibility; a warning is raised).
@@ -250,6 +296,7 @@ class _HIBMixin:
     def _on_fitted(self):
         module = self.module_
         self.latent_dim_ = int(module.latent_dim)
+        self.input_layer_ = "per_task" if module.per_task_input else "shared"
         if module.noise:
             lv = module.noise_log_var.detach().cpu().double().numpy()
             self.noise_log_var_ = lv
@@ -407,11 +454,8 @@ class HierarchicalIBClassifier(_HIBMixin, LatentTransformerMixin, MultiTaskClass
         --------
         See the class example: ``clf.predict([X] * 4, noise="sample")``.
         """
-        probas = self.predict_proba(X, noise=noise, random_state=random_state)
-        single = not isinstance(probas, list)
-        probas = [probas] if single else probas
-        preds = [self.task_classes_[t][p.argmax(1)] for t, p in enumerate(probas)]
-        return self._format(preds, single)
+        with self._prediction_noise(noise, random_state):  # the base's argmax of the probas
+            return super().predict(X)
 
 
 class HierarchicalIBRegressor(_HIBMixin, LatentTransformerMixin, MultiTaskRegressor):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import type_of_target
+from sklearn.utils.validation import column_or_1d
 
 __all__ = [
     "Tasks",
@@ -271,17 +271,22 @@ def _validate_y(y, i, name, n_rows):
     return y
 
 
-def column_or_1d_labels(y, where):
-    """Flatten a column-vector y with scikit-learn's DataConversionWarning."""
+def column_or_1d_labels(y):
+    """Flatten a column-vector y with scikit-learn's ``column_or_1d`` (and its warning).
+
+    Other shapes are returned as given (a multi-output ``y`` is left to the estimator).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     column_or_1d_labels([[1], [2]]).shape
+    (2,)
+    """
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected. Please change the "
-            f"shape of y to (n_samples, ), for example using ravel() ({where}).",
-            DataConversionWarning,
-            stacklevel=4,
-        )
-        y = y.ravel()
+        return column_or_1d(y, warn=True)
     return y
 
 

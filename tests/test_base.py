@@ -373,12 +373,18 @@ def test_silent_fit_prints_nothing_and_verbose_fit_logs(rng, capsys):
 
 
 def test_training_mode_is_restored_for_every_submodule(rng):
-    clf = ToyClassifier(max_epochs=1, random_state=0).fit(make_tasks(rng))
-    net, module = clf.net_, clf.net_.module_
-    child = next(module.children())
-    module.train(True)
-    child.eval()  # one submodule out of step with the others
-    net._set_training(True)
-    assert all(m.training for m in module.modules())
-    net._set_training(False)
-    assert not any(m.training for m in module.modules())
+    """Every submodule trains in training mode and predicts in eval mode (skorch's switch)."""
+    tasks = make_tasks(rng)
+    clf = ToyClassifier(max_epochs=1, random_state=0).fit(tasks)
+    module = clf.net_.module_
+    modes = []
+    module.register_forward_hook(lambda m, i, o: modes.append([s.training for s in m.modules()]))
+    module.eval()
+    next(module.children()).train()  # one submodule out of step with the others
+    clf.predict([X for X, _ in tasks])
+    assert modes and not any(any(step) for step in modes)
+    modes.clear()
+    module.train()
+    next(module.children()).eval()
+    clf.set_params(warm_start=True, validation_fraction=0.0).fit(tasks)
+    assert modes and all(all(step) for step in modes)

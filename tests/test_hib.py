@@ -106,8 +106,12 @@ def test_input_errors():
     X1, X2 = rng.normal(size=(30, 4)), rng.normal(size=(30, 5))
     y = rng.integers(0, 2, 30)
     clf = HierarchicalIBClassifier(max_epochs=1, **FAST)
-    with pytest.raises(ValueError, match="same number of features"):
-        clf.fit([(X1, y), (X2, y)])
+    with pytest.raises(ValueError, match="input_layer='shared' needs every task to share"):
+        clone(clf).set_params(input_layer="shared").fit([(X1, y), (X2, y)])
+    with pytest.raises(ValueError, match="hidden_layer_sizes is empty"):
+        clone(clf).set_params(hidden_layer_sizes=()).fit([(X1, y), (X2, y)])
+    with pytest.raises(ValueError, match="input_layer"):
+        clone(clf).set_params(input_layer="per-task").fit([(X1, y), (X1, y)])
     with pytest.raises(ValueError, match="beta has 3 values but there are 2 tasks"):
         clone(clf).set_params(beta=[0.1, 0.2, 0.3]).fit([(X1, y), (X1, y)])
     with pytest.raises(ValueError, match="beta"):
@@ -248,3 +252,62 @@ def test_regressor_and_no_noise_model_predict_with_sample():
     np.testing.assert_array_equal(  # W = Z: no noise to sample
         plain.predict_proba([Xp] * 4, noise="sample")[0], plain.predict_proba([Xp] * 4)[0]
     )
+
+
+def test_tasks_of_different_widths_on_real_pmlb(data_home):
+    """A per-task input layer fits PMLB tasks of 4, 13 and 2 columns together."""
+    from skmtl.datasets import load_pmlb_tasks
+    from skmtl.model_selection import task_train_test_split
+
+    tasks, _ = load_pmlb_tasks(["iris", "wine_recognition", "prnn_synth"], data_home=data_home)
+    train, test = task_train_test_split(tasks, test_size=0.3, random_state=0)
+    common = dict(latent_dim=4, hidden_layer_sizes=(16,), max_epochs=40, random_state=0, **FAST)
+    for batching in ("mixed", "task"):
+        clf = HierarchicalIBClassifier(batching=batching, **common).fit(train)
+        assert clf.input_layer_ == "per_task"
+        assert [m.in_features for m in clf.module_.encoder.inputs] == [4, 13, 2]
+        preds = clf.predict(test)
+        assert [len(p) for p in preds] == [len(y) for y in test.ys]
+        scores = clf.score_tasks(test)
+        majority = [np.unique(y, return_counts=True)[1].max() / len(y) for y in test.ys]
+        assert np.all(scores > np.asarray(majority) + 0.1), (batching, scores, majority)
+        Z = clf.transform(test)
+        assert [z.shape for z in Z] == [(len(y), 4) for y in test.ys]
+        assert clf.noise_log_var_.shape == (3, 4)
+    with pytest.raises(ValueError, match=r"task 1 \('wine_recognition'\): X has 4 features"):
+        clf.predict([test.Xs[0], test.Xs[0], test.Xs[2]])
+
+
+def test_regressor_tasks_of_different_widths_on_real_pmlb(data_home):
+    from skmtl.datasets import load_pmlb_tasks
+    from skmtl.model_selection import task_train_test_split
+
+    tasks, _ = load_pmlb_tasks(
+        ["229_pwLinear", "579_fri_c0_250_5"], kind="regression", data_home=data_home
+    )
+    train, test = task_train_test_split(tasks, test_size=0.3, random_state=0)
+    reg = HierarchicalIBRegressor(
+        latent_dim=3, hidden_layer_sizes=(16,), beta=0.01, max_epochs=60, random_state=0, **FAST
+    ).fit(train)
+    assert reg.input_layer_ == "per_task" and len(set(tasks.n_features)) == 2
+    assert np.all(reg.score_tasks(test) > 0.3), reg.score_tasks(test)
+
+
+def test_equal_widths_keep_the_papers_shared_encoder():
+    """``input_layer="auto"`` on tasks of one width is the shared encoder, unchanged."""
+    from skmtl.nn.mlp import MLP
+
+    tasks = _pair_tasks(n=120)
+    common = dict(latent_dim=3, hidden_layer_sizes=(8,), max_epochs=3, random_state=0, **FAST)
+    auto = HierarchicalIBClassifier(**common).fit(tasks)
+    shared = HierarchicalIBClassifier(input_layer="shared", **common).fit(tasks)
+    assert auto.input_layer_ == "shared" and isinstance(auto.module_.encoder, MLP)
+    X = tasks[0][0]
+    for a, b in zip(auto.predict_proba([X] * 4), shared.predict_proba([X] * 4)):
+        np.testing.assert_array_equal(a, b)
+    # forcing per-task input maps on one width is a different (larger) model
+    per_task = HierarchicalIBClassifier(input_layer="per_task", **common).fit(tasks)
+    assert per_task.input_layer_ == "per_task" and len(per_task.module_.encoder.inputs) == 4
+    n_auto = sum(p.numel() for p in auto.module_.parameters())
+    n_per = sum(p.numel() for p in per_task.module_.parameters())
+    assert n_per == n_auto + 3 * (6 * 8 + 8)

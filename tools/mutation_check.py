@@ -163,6 +163,13 @@ MUTATIONS = [
         HIB_TESTS,
     ),
     Mutation(
+        "hib-per-task-input-all-through-task-0",
+        "skmtl/nn/mlp.py",
+        "return self.inputs[t](rows[:, : self.n_features[t]])",
+        "return self.inputs[0](rows[:, : self.n_features[0]])",
+        HIB_TESTS,
+    ),
+    Mutation(
         "hib-dissimilarity-l2",
         "skmtl/interpret/hib.py",
         "return np.abs(lv[:, None, :] - lv[None, :, :]).sum(-1)",

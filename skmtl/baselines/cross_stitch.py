@@ -12,7 +12,7 @@ paper does for its baselines. The torch model is :class:`skmtl.nn.cross_stitch.C
 
 from __future__ import annotations
 
-from numbers import Integral, Real
+from numbers import Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -32,13 +32,7 @@ class _StitchMixin:
     _require_same_n_features = True
     #: (n_subspaces, layer_stitch) of the network family
     _family = (1, False)
-
-    def _check_params(self):
-        sizes = self.hidden_layer_sizes
-        if not sizes or not all(isinstance(h, Integral) and h >= 1 for h in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must be a non-empty sequence of positive ints, got {sizes!r}"
-            )
+    _layer_size_params = _nonempty_layer_size_params = ("hidden_layer_sizes",)
 
     def _stitch_options(self):
         return {}

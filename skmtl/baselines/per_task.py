@@ -117,7 +117,7 @@ class _PerTaskMixin:
             if Xt.shape[0] == 0:
                 raise ValueError(f"{where} has no rows (Found array with 0 sample(s)).")
             if self._is_clf:
-                yt = column_or_1d_labels(yt, where)
+                yt = column_or_1d_labels(yt)
             if self._is_clf and len(np.unique(yt)) < 2:
                 raise ValueError(
                     f"{where} has only one class ({_label(yt[0])}); a classifier needs at least 2 "

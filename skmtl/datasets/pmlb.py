@@ -77,6 +77,38 @@ def _check_names(selected, summary, cached, kind, cache_dir):
         )
 
 
+def _select(names, kind, summary, cached, cache_dir, max_features, max_rows):
+    """The datasets to load and those the size filter dropped (``names`` as the loader's)."""
+    if names is None or (isinstance(names, str) and names == "all"):
+        candidates = summary.index[summary["task"] == kind]
+        if names is None:
+            candidates = [n for n in candidates if n in cached]
+        return _size_filter(summary, sorted(candidates), max_features, max_rows)
+    selected = [names] if isinstance(names, str) else list(names)
+    _check_names(selected, summary, cached, kind, cache_dir)
+    return selected, {}
+
+
+def _fetch(name, cache_dir, cached):
+    """One dataset's features (DataFrame) and target through ``pmlb.fetch_data``."""
+    import pmlb
+
+    try:
+        with warnings.catch_warnings():  # pmlb calls pandas APIs that pandas deprecates
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.filterwarnings("ignore", message=".*inplace keyword.*")
+            frame = pmlb.fetch_data(name, local_cache_dir=str(cache_dir))
+    except Exception as exc:  # network errors on an offline machine
+        local = sorted(cached)
+        raise ValueError(
+            f"PMLB dataset {name!r} is not in the local cache {cache_dir} and could not be "
+            f"downloaded ({type(exc).__name__}: {exc}). Available locally: "
+            f"{local[:30]}{' ...' if len(local) > 30 else ''}"
+        ) from None
+    return frame.drop(columns="target"), frame["target"].to_numpy()
+
+
 def load_pmlb_tasks(
     names=None,
     kind="classification",
@@ -129,41 +161,15 @@ def load_pmlb_tasks(
     >>> tasks.names
     ['analcatdata_aids']
     """
-    import pmlb
-
     if kind not in _KINDS:
         raise ValueError(f"kind must be one of {_KINDS}, got {kind!r}.")
     cache_dir = get_data_home(data_home) / "pmlb"
     summary = pmlb_summary().set_index("dataset")
     cached = _cached_names(cache_dir)
-    dropped = {}
-    if names is None or (isinstance(names, str) and names == "all"):
-        candidates = summary.index[summary["task"] == kind]
-        if names is None:
-            candidates = [n for n in candidates if n in cached]
-        selected, dropped = _size_filter(summary, sorted(candidates), max_features, max_rows)
-    else:
-        if isinstance(names, str):
-            names = [names]
-        selected = list(names)
-        _check_names(selected, summary, cached, kind, cache_dir)
+    selected, dropped = _select(names, kind, summary, cached, cache_dir, max_features, max_rows)
     Xs, ys, feature_names, task_names = [], [], [], []
     for n in selected:
-        try:
-            with warnings.catch_warnings():  # pmlb calls pandas APIs that pandas deprecates
-                warnings.simplefilter("ignore", FutureWarning)
-                warnings.simplefilter("ignore", DeprecationWarning)
-                warnings.filterwarnings("ignore", message=".*inplace keyword.*")
-                frame = pmlb.fetch_data(n, local_cache_dir=str(cache_dir))
-        except Exception as exc:  # network errors on an offline machine
-            local = sorted(cached)
-            raise ValueError(
-                f"PMLB dataset {n!r} is not in the local cache {cache_dir} and could not be "
-                f"downloaded ({type(exc).__name__}: {exc}). Available locally: "
-                f"{local[:30]}{' ...' if len(local) > 30 else ''}"
-            ) from None
-        X = frame.drop(columns="target")
-        y = frame["target"].to_numpy()
+        X, y = _fetch(n, cache_dir, cached)
         if kind == "classification" and min_class_count > 1:
             labels, counts = np.unique(y, return_counts=True)
             keep = np.isin(y, labels[counts >= min_class_count])

@@ -3,7 +3,9 @@
 Implements the model of de Freitas, Berg, Geiger and Mücke, "Compressed Hierarchical
 Representations for Multi-Task Learning and Task Clustering" (IJCNN 2022):
 
-* a deterministic encoder ``Z = f_theta(X)`` shared by all tasks (task-agnostic representation),
+* a deterministic encoder ``Z = f_theta(X)`` shared by all tasks (task-agnostic representation);
+  for tasks of different widths its first linear layer is task-specific (``n_features`` a
+  list: a departure from the paper, whose ``X`` is one input space),
 * one learned diagonal Gaussian "information filter" per task,
   ``W_j = Z + N_j`` with ``N_j ~ N(0, diag(exp(noise_log_var[j])))`` (eq. 1), sampled with the
   reparameterisation trick during training,
@@ -20,12 +22,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from numbers import Integral
 
 import torch
 from torch import nn
 
 from skmtl.nn._gather import take_rows
-from skmtl.nn.mlp import MLP, per_task_outputs
+from skmtl.nn.mlp import MLP, PerTaskInputMLP, per_task_outputs
 
 __all__ = [
     "GaussianNLL",
@@ -79,8 +82,12 @@ class HierarchicalIBModule(nn.Module):
 
     Parameters
     ----------
-    n_features : int
-        Number of input features (shared by all tasks: homogeneous-feature MTL).
+    n_features : int or sequence of int
+        An int: the input width every task shares (the paper's homogeneous-feature MTL;
+        one encoder ``f_theta``). A sequence: every task's own width; the encoder's first
+        linear layer is then one ``Linear(n_features[t], hidden_layer_sizes[0])`` per task
+        and the rest of it is shared (:class:`~skmtl.nn.mlp.PerTaskInputMLP`), so ``Z`` is
+        shared from the first hidden layer on.
     n_outputs : sequence of int
         Output width of each task's head (number of classes, or target columns).
     hidden_layer_sizes : sequence of int, default=(32, 32)
@@ -123,11 +130,14 @@ class HierarchicalIBModule(nn.Module):
     >>> out, pen = m(X, task, torch.ones(4, 5, dtype=torch.bool))
     >>> out.shape, pen.shape
     (torch.Size([4, 3]), torch.Size([]))
+    >>> m = HierarchicalIBModule([5, 3], [3, 2], latent_dim=2)  # tasks of different widths
+    >>> m.encode(X, task).shape
+    torch.Size([4, 2])
     """
 
     def __init__(
         self,
-        n_features: int,
+        n_features: int | Sequence[int],
         n_outputs: Sequence[int],
         *,
         hidden_layer_sizes: Sequence[int] = (32, 32),
@@ -145,7 +155,12 @@ class HierarchicalIBModule(nn.Module):
         n_tasks = len(n_outputs)
         if n_tasks < 1:
             raise ValueError("n_outputs must list at least one task")
-        self.n_features = int(n_features)
+        self.per_task_input = not isinstance(n_features, Integral)
+        if self.per_task_input and len(n_features) != n_tasks:
+            raise ValueError(
+                f"n_features lists {len(n_features)} widths but n_outputs {n_tasks} tasks"
+            )
+        self.n_features = list(map(int, n_features)) if self.per_task_input else int(n_features)
         self.n_outputs = n_outputs
         self.n_tasks = n_tasks
         self.latent_dim = int(latent_dim)
@@ -165,7 +180,8 @@ class HierarchicalIBModule(nn.Module):
             raise ValueError("beta must be >= 0")
         self.register_buffer("beta", beta_t)
 
-        self.encoder = MLP(n_features, hidden_layer_sizes, latent_dim, activation)
+        encoder = PerTaskInputMLP if self.per_task_input else MLP
+        self.encoder = encoder(n_features, hidden_layer_sizes, latent_dim, activation)
         if learn_noise:
             init = torch.randn(n_tasks, latent_dim) * float(noise_init_std)
         else:
@@ -209,6 +225,10 @@ class HierarchicalIBModule(nn.Module):
         >>> m.encode(torch.zeros(2, 5)).shape
         torch.Size([2, 3])
         """
+        if self.per_task_input:
+            if task is None:
+                raise ValueError("per-task input layers need the task of every row (task=...)")
+            return self.encoder(X, task)
         return self.encoder(X)
 
     def kl(self, z: torch.Tensor, task: torch.Tensor) -> torch.Tensor:
@@ -297,7 +317,7 @@ class HierarchicalIBModule(nn.Module):
         zero with ``noise=False`` or ``beta=0``.
         """
         task = task.long()
-        z = self.encoder(X)
+        z = self.encode(X, task)
         w = self.sample_w(z, task)
         out = self.heads_forward(w, task)
         if self.noise and bool((self.beta > 0).any()):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "MLP", "make_activation", "pad_columns", "per_task_outputs"]
+__all__ = [
+    "ACTIVATIONS",
+    "MLP",
+    "PerTaskInputMLP",
+    "make_activation",
+    "pad_columns",
+    "per_task_outputs",
+]
 
 #: activation name -> torch module class
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU}
@@ -60,6 +67,62 @@ class MLP(nn.Sequential):
             width = int(h)
         layers.append(nn.Linear(width, int(out_features)))
         super().__init__(*layers)
+
+
+class PerTaskInputMLP(nn.Module):
+    """An MLP whose first linear layer is task-specific, for tasks of different widths.
+
+    Task ``t``'s rows go through their own ``Linear(n_features[t], hidden_layer_sizes[0])``
+    (reading only the task's first ``n_features[t]`` columns, so padding columns are
+    ignored), then the activation and the shared rest of the network
+    (:class:`MLP` from ``hidden_layer_sizes[0]`` through ``hidden_layer_sizes[1:]`` to
+    ``out_features``). The first hidden layer is the shared width every task maps into.
+
+    Parameters
+    ----------
+    n_features : sequence of int
+        Input width of every task.
+    hidden_layer_sizes : sequence of int
+        At least one hidden layer (its width is the shared width).
+    out_features, activation, dropout
+        As :class:`MLP`.
+
+    Examples
+    --------
+    >>> m = PerTaskInputMLP([3, 5], (4,), 2)
+    >>> X, task = torch.zeros(3, 5), torch.tensor([0, 1, 1])
+    >>> m(X, task).shape, m.inputs[0].in_features, m.inputs[1].in_features
+    (torch.Size([3, 2]), 3, 5)
+    """
+
+    def __init__(
+        self, n_features, hidden_layer_sizes, out_features, activation="relu", dropout=0.0
+    ):
+        super().__init__()
+        hidden = [int(h) for h in hidden_layer_sizes]
+        if not hidden:
+            raise ValueError(
+                "a per-task input layer maps every task into the width of the first hidden "
+                "layer: hidden_layer_sizes must not be empty"
+            )
+        self.n_features = [int(f) for f in n_features]
+        self.shared_width = hidden[0]
+        self.inputs = nn.ModuleList(nn.Linear(f, hidden[0]) for f in self.n_features)
+        after = [make_activation(activation)] + ([nn.Dropout(dropout)] if dropout else [])
+        self.activation = nn.Sequential(*after)
+        self.shared = MLP(hidden[0], hidden[1:], out_features, activation, dropout)
+
+    def input_layer(self, X, task):
+        """Every row through its own task's input map: ``(B, hidden_layer_sizes[0])``."""
+
+        def first(t, rows):
+            return self.inputs[t](rows[:, : self.n_features[t]])
+
+        widths = [self.shared_width] * len(self.n_features)
+        return per_task_outputs(first, X, task, widths)
+
+    def forward(self, X, task):
+        return self.shared(self.activation(self.input_layer(X, task.long())))
 
 
 def pad_columns(out, width):

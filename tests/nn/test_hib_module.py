@@ -121,3 +121,34 @@ def test_variance_of_ignored_dimension_grows():
     # without the information penalty nothing pushes the ignored variance up
     lv0 = _train_identity_encoder(beta=0.0)
     assert lv0[0, 1] < lv[0, 1] - 1.0
+
+
+def test_per_task_input_layer_routes_every_task_through_its_own_map():
+    torch.manual_seed(0)
+    m = HierarchicalIBModule([3, 5, 2], [2, 3, 2], hidden_layer_sizes=(4, 6), latent_dim=2)
+    enc = m.encoder
+    assert [lin.in_features for lin in enc.inputs] == [3, 5, 2]
+    # a mixed batch, padded to the widest task (5 columns), in any task order
+    X = torch.randn(7, 5)
+    task = torch.tensor([1, 0, 2, 1, 0, 2, 1])
+    z = m.encode(X, task)
+    for i, t in enumerate(task.tolist()):
+        width = [3, 5, 2][t]
+        h = torch.relu(enc.inputs[t](X[i : i + 1, :width]))
+        torch.testing.assert_close(z[i : i + 1], enc.shared(h))
+    # padding columns beyond a task's width are never read
+    X2 = X.clone()
+    X2[task == 0, 3:] = 100.0
+    torch.testing.assert_close(m.encode(X2, task)[task == 0], z[task == 0])
+    # a one-task batch (task batching) gives the same codes as the mixed one
+    rows = task == 1
+    torch.testing.assert_close(m.encode(X[rows], task[rows]), z[rows])
+    # the fixed-noise protocol freezes the task input maps with the rest of the encoder
+    m.set_trainable(encoder=False)
+    assert not any(p.requires_grad for p in enc.inputs.parameters())
+    with pytest.raises(ValueError, match="task of every row"):
+        m.encode(X)
+    with pytest.raises(ValueError, match="hidden_layer_sizes must not be empty"):
+        HierarchicalIBModule([3, 5], [2, 2], hidden_layer_sizes=())
+    with pytest.raises(ValueError, match="lists 2 widths but n_outputs 3 tasks"):
+        HierarchicalIBModule([3, 5], [2, 2, 2])
