@@ -39,7 +39,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 METRIC_TESTS = ("tests/metrics",)
 HIB_TESTS = ("tests/nn/test_hib_module.py", "tests/test_hib.py")
-SVE_TESTS = ("tests/nn/test_attention.py", "tests/nn/test_sve_module.py")
+SVE_TESTS = (
+    "tests/nn/test_attention.py",
+    "tests/nn/test_sve_module.py",
+    "tests/nn/test_sve_pooling.py",
+)
 # the whole suite (as pytest's default testpaths), its hypernetwork tests first so that -x
 # stops early when they catch the change
 WHOLE_SUITE = ("tests/test_hypernet.py", "tests/nn/test_hypernet_module.py", "tests", "skmtl")
@@ -182,6 +186,13 @@ MUTATIONS = [
         "skmtl/nn/sve.py",
         "                pooled = pooled / F\n",
         "                pooled = pooled\n",
+        SVE_TESTS,
+    ),
+    Mutation(
+        "sve-mean-pool-by-width-not-observed-count",
+        "skmtl/nn/sve.py",
+        "pooled = pooled / mask.sum(1, keepdim=True).clamp_min(1).to(h.dtype)",
+        "pooled = pooled / F",
         SVE_TESTS,
     ),
     # --- hard sharing and losses
