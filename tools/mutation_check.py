@@ -128,15 +128,15 @@ MUTATIONS = [
     Mutation(
         "dci-unweighted-disentanglement",
         _D,
-        "w = R.sum(axis=1) / total",
-        "w = np.full(n_codes, 1.0 / n_codes)",
+        "w = R.sum(axis=1) / total if weighted",
+        "w = np.full(n_rows, 1.0 / n_rows) if weighted",
         METRIC_TESTS,
     ),
     Mutation(
-        "dci-completeness-base-k",
+        "dci-entropy-base-of-the-other-dimension",
         _D,
-        "C = 1.0 - _entropy_base(Q, n_codes, axis=0)",
-        "C = 1.0 - _entropy_base(Q, n_factors, axis=0)",
+        "score = 1.0 - _entropy_base(P, n_cols, axis=1)",
+        "score = 1.0 - _entropy_base(P, n_rows, axis=1)",
         METRIC_TESTS,
     ),
     Mutation(
