@@ -97,6 +97,8 @@ def make_data(name, n_train, n_test, n_tasks, data_seed):
         Y_train=Y[tr],
         Y_test=Y[te],
         z_test=classes[te].astype(float),
+        factors_train=values[tr],
+        factors_test=values[te],
         image_shape=image_shape,
     )
 

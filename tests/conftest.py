@@ -25,6 +25,17 @@ def data_home():
 
 
 @pytest.fixture
+def one_torch_thread():
+    """Run a test on one torch thread (tiny networks only contend for shared cores)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
 def rng():
     return np.random.default_rng(0)
 

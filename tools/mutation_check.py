@@ -39,7 +39,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 METRIC_TESTS = ("tests/metrics",)
 HIB_TESTS = ("tests/nn/test_hib_module.py", "tests/test_hib.py")
-SVE_TESTS = ("tests/nn/test_attention.py", "tests/nn/test_sve_module.py")
+SVE_TESTS = (
+    "tests/nn/test_attention.py",
+    "tests/nn/test_sve_module.py",
+    "tests/nn/test_sve_pooling.py",
+)
+REPR_TESTS = ("tests/nn/test_autoencoders.py", "tests/test_representations.py")
 # the whole suite (as pytest's default testpaths), its hypernetwork tests first so that -x
 # stops early when they catch the change
 WHOLE_SUITE = ("tests/test_hypernet.py", "tests/nn/test_hypernet_module.py", "tests", "skmtl")
@@ -60,6 +65,7 @@ class Mutation:
 
 
 _D = "skmtl/metrics/disentanglement.py"
+_A = "skmtl/nn/autoencoders.py"
 MUTATIONS = [
     # --- the four changes of issue 21
     Mutation(
@@ -122,15 +128,15 @@ MUTATIONS = [
     Mutation(
         "dci-unweighted-disentanglement",
         _D,
-        "w = R.sum(axis=1) / total",
-        "w = np.full(n_codes, 1.0 / n_codes)",
+        "w = R.sum(axis=1) / total if weighted",
+        "w = np.full(n_rows, 1.0 / n_rows) if weighted",
         METRIC_TESTS,
     ),
     Mutation(
-        "dci-completeness-base-k",
+        "dci-entropy-base-of-the-other-dimension",
         _D,
-        "C = 1.0 - _entropy_base(Q, n_codes, axis=0)",
-        "C = 1.0 - _entropy_base(Q, n_factors, axis=0)",
+        "score = 1.0 - _entropy_base(P, n_cols, axis=1)",
+        "score = 1.0 - _entropy_base(P, n_rows, axis=1)",
         METRIC_TESTS,
     ),
     Mutation(
@@ -191,6 +197,13 @@ MUTATIONS = [
         "                pooled = pooled\n",
         SVE_TESTS,
     ),
+    Mutation(
+        "sve-mean-pool-by-width-not-observed-count",
+        "skmtl/nn/sve.py",
+        "pooled = pooled / mask.sum(1, keepdim=True).clamp_min(1).to(h.dtype)",
+        "pooled = pooled / F",
+        SVE_TESTS,
+    ),
     # --- hard sharing and losses
     Mutation(
         "hard-sharing-one-head-offsets",
@@ -212,6 +225,63 @@ MUTATIONS = [
         "per_entry = torch.relu(1.0 - signs * output).pow(2) * valid",
         "per_entry = torch.relu(1.0 - signs * output) * valid",
         ("tests/nn/test_losses.py",),
+    ),
+    # --- representation learners (AE, VAE, FactorVAE)
+    Mutation(
+        "vae-kl-without-half",
+        _A,
+        "return 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).sum(1)",
+        "return (mean.pow(2) + log_var.exp() - log_var - 1.0).sum(1)",
+        REPR_TESTS,
+    ),
+    Mutation(
+        "vae-kl-log-var-sign",
+        _A,
+        "return 0.5 * (mean.pow(2) + log_var.exp() - log_var - 1.0).sum(1)",
+        "return 0.5 * (mean.pow(2) + log_var.exp() + log_var - 1.0).sum(1)",
+        REPR_TESTS,
+    ),
+    Mutation(
+        "vae-sample-std-is-variance",
+        _A,
+        "z = mean + torch.randn_like(mean) * torch.exp(0.5 * log_var)",
+        "z = mean + torch.randn_like(mean) * torch.exp(log_var)",
+        REPR_TESTS,
+    ),
+    Mutation(
+        "vae-objective-ignores-beta",
+        _A,
+        'return {"reconstruction": rec, "kl": kl, "loss": rec + beta * kl, "z": z}',
+        'return {"reconstruction": rec, "kl": kl, "loss": rec + kl, "z": z}',
+        REPR_TESTS,
+    ),
+    Mutation(
+        "factor-vae-one-permutation-for-all-columns",
+        _A,
+        "return torch.stack([z[perm, j] for j, perm in enumerate(perms)], dim=1)",
+        "return torch.stack([z[perms[0], j] for j, perm in enumerate(perms)], dim=1)",
+        REPR_TESTS,
+    ),
+    Mutation(
+        "factor-vae-tc-sign",
+        _A,
+        "return (logits[:, 0] - logits[:, 1]).mean()",
+        "return (logits[:, 1] - logits[:, 0]).mean()",
+        REPR_TESTS,
+    ),
+    Mutation(
+        "factor-vae-discriminator-labels-swapped",
+        _A,
+        "F.cross_entropy(logits_q, zeros) + F.cross_entropy(logits_permuted, ones)",
+        "F.cross_entropy(logits_q, ones) + F.cross_entropy(logits_permuted, zeros)",
+        REPR_TESTS,
+    ),
+    Mutation(
+        "factor-vae-gamma-ignored",
+        "skmtl/representations.py",
+        "loss = loss + self.gamma * tc",
+        "loss = loss + tc",
+        REPR_TESTS,
     ),
 ]
 

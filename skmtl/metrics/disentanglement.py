@@ -508,34 +508,31 @@ def _entropy_base(p, base, axis):
     return -(p * logp).sum(axis=axis) / np.log(base)
 
 
-def _dci_disentanglement(R, eps=0.0):
-    n_codes, n_factors = R.shape
+def _dci_score(R, eps=0.0, weighted=True):
+    """``sum_i w_i (1 - H_K(P_i.))``: ``P`` the rows of ``R`` normalised to sum 1, ``H_K`` the
+    entropy in base ``K`` = the number of columns; ``w_i`` the rows' shares of the total
+    importance (``weighted``) or ``1 / n_rows``. Disentanglement is this on ``R`` (codes x
+    factors), completeness on ``R.T``."""
+    n_rows, n_cols = R.shape
     total = R.sum()
     if total <= 0:
         return 0.0
-    if n_factors == 1:
+    if n_cols == 1:
         return 1.0
     Rs = R + eps
     row = Rs.sum(axis=1, keepdims=True)
-    P = np.divide(Rs, row, out=np.full_like(R, 1.0 / n_factors), where=row > 0)
-    D = 1.0 - _entropy_base(P, n_factors, axis=1)
-    w = R.sum(axis=1) / total
-    return float(np.clip(np.sum(w * D), 0.0, 1.0))
+    P = np.divide(Rs, row, out=np.full_like(R, 1.0 / n_cols), where=row > 0)
+    score = 1.0 - _entropy_base(P, n_cols, axis=1)
+    w = R.sum(axis=1) / total if weighted else np.full(n_rows, 1.0 / n_rows)
+    return float(np.clip(np.sum(w * score), 0.0, 1.0))
+
+
+def _dci_disentanglement(R, eps=0.0):
+    return _dci_score(R, eps, weighted=True)
 
 
 def _dci_completeness(R, eps=0.0, weighted=False):
-    n_codes, n_factors = R.shape
-    total = R.sum()
-    if total <= 0:
-        return 0.0
-    if n_codes == 1:
-        return 1.0
-    Rs = R + eps
-    col = Rs.sum(axis=0, keepdims=True)
-    Q = np.divide(Rs, col, out=np.full_like(R, 1.0 / n_codes), where=col > 0)
-    C = 1.0 - _entropy_base(Q, n_codes, axis=0)
-    w = R.sum(axis=0) / total if weighted else np.full(n_factors, 1.0 / n_factors)
-    return float(np.clip(np.sum(w * C), 0.0, 1.0))
+    return _dci_score(R.T, eps, weighted)
 
 
 # --------------------------------------------------------------------------- FactorVAE score
