@@ -559,6 +559,11 @@ def parse(argv=None):
         help="JSON rows of an earlier run (its --out): fits already there are not rerun "
         "(resume an interrupted run, or add tables to a run of Table 2 alone)",
     )
+    p.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="fit nothing: summarise the --reuse rows that the plan asks for",
+    )
     p.add_argument("--plot", default=None, help="save the Figures 4-5 analogue here")
     return p.parse_args(argv)
 
@@ -572,7 +577,7 @@ def main(argv=None):
 
         def execute(jobs):
             old = [emit(done[job_key(j)]) for j in jobs if job_key(j) in done]
-            todo = [j for j in jobs if job_key(j) not in done]
+            todo = [j for j in jobs if job_key(j) not in done and not args.summary_only]
             run = Parallel(n_jobs=args.n_jobs, return_as="generator_unordered")
             return old + [emit(r) for r in run(delayed(run_job)(j, args) for j in todo)]
 

@@ -238,6 +238,13 @@ class MultiTaskHypernetwork(nn.Module):
         Variance of the uniform initialisation of the embeddings.
     embedding_init_same : bool, default=True
         Initialise every task's embedding with the same draw (as in the paper).
+    task_input_widths : sequence of int, optional
+        Tasks of different widths: task ``t``'s rows (its first ``task_input_widths[t]``
+        columns; the rest is zero padding) first go through the task's own linear layer
+        into ``task_input_dim`` values, then through the generated target network (whose
+        input width is then ``task_input_dim``). Not part of the paper.
+    task_input_dim : int, optional
+        Width of the per-task input layers' output (default: ``n_features``).
 
     Examples
     --------
@@ -265,6 +272,8 @@ class MultiTaskHypernetwork(nn.Module):
         use_embeddings: bool = True,
         embedding_init_var: float = 1.0,
         embedding_init_same: bool = True,
+        task_input_widths: Sequence[int] | None = None,
+        task_input_dim: int | None = None,
     ):
         super().__init__()
         self.n_tasks = int(n_tasks)
@@ -275,39 +284,50 @@ class MultiTaskHypernetwork(nn.Module):
         self.compress = bool(compress)
         self.use_embeddings = bool(use_embeddings) and embedding_dim > 0
         self.embedding_dim = int(embedding_dim) if self.use_embeddings else 0
-
-        # Frozen, standardised metadata.
-        if metadata is not None:
-            meta = torch.tensor(np.asarray(metadata, dtype=np.float64))
-            if meta.ndim != 2 or meta.shape[0] != self.n_tasks:
-                raise ValueError(
-                    f"metadata must have shape (n_tasks={self.n_tasks}, d_m), got "
-                    f"{tuple(meta.shape)}"
-                )
-            mean = meta.mean(0)
-            scale = meta.std(0, unbiased=False)
-            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            self.register_buffer("metadata_mean", mean.float())
-            self.register_buffer("metadata_scale", scale.float())
-            self.register_buffer("metadata", ((meta - mean) / scale).float())
-            self.metadata_dim = meta.shape[1]
-        else:
-            self.register_buffer("metadata_mean", None)
-            self.register_buffer("metadata_scale", None)
-            self.register_buffer("metadata", None)
-            self.metadata_dim = 0
+        # creation order (metadata, embeddings, extractor, generators, task inputs) fixes
+        # the random draws: keep it so that seeded fits stay bit-identical
+        self._register_metadata(metadata)
         if not self.use_embeddings and self.metadata_dim == 0:
             raise ValueError("use_embeddings=False requires task metadata")
+        self._init_embeddings(embedding_init_var, embedding_init_same)
+        self._build_feature_extractor(hyper_width)
+        widths = None if task_input_widths is None else [int(w) for w in task_input_widths]
+        d_target = self.n_features if widths is None else int(task_input_dim or max(widths))
+        self._build_generators(d_target)
+        self._build_task_inputs(widths, d_target)
 
-        # Task embeddings: U(-a, a), a = sqrt(3 var), identical across tasks.
-        if self.use_embeddings:
-            a = math.sqrt(3.0 * embedding_init_var)
-            rows = 1 if embedding_init_same else self.n_tasks
-            emb = torch.empty(rows, self.embedding_dim).uniform_(-a, a)
-            self.task_embeddings = nn.Parameter(emb.expand(self.n_tasks, -1).clone())
-        else:
+    def _register_metadata(self, metadata):
+        """Frozen, standardised metadata buffers (``None`` without metadata)."""
+        if metadata is None:
+            for name in ("metadata_mean", "metadata_scale", "metadata"):
+                self.register_buffer(name, None)
+            self.metadata_dim = 0
+            return
+        meta = torch.tensor(np.asarray(metadata, dtype=np.float64))
+        if meta.ndim != 2 or meta.shape[0] != self.n_tasks:
+            raise ValueError(
+                f"metadata must have shape (n_tasks={self.n_tasks}, d_m), got "
+                f"{tuple(meta.shape)}"
+            )
+        mean = meta.mean(0)
+        scale = meta.std(0, unbiased=False)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        self.register_buffer("metadata_mean", mean.float())
+        self.register_buffer("metadata_scale", scale.float())
+        self.register_buffer("metadata", ((meta - mean) / scale).float())
+        self.metadata_dim = meta.shape[1]
+
+    def _init_embeddings(self, init_var, init_same):
+        """Task embeddings ``U(-a, a)``, ``a = sqrt(3 var)``, by default one draw for all."""
+        if not self.use_embeddings:
             self.task_embeddings = None
+            return
+        a = math.sqrt(3.0 * init_var)
+        rows = 1 if init_same else self.n_tasks
+        emb = torch.empty(rows, self.embedding_dim).uniform_(-a, a)
+        self.task_embeddings = nn.Parameter(emb.expand(self.n_tasks, -1).clone())
 
+    def _build_feature_extractor(self, hyper_width):
         d_in_hyper = self.embedding_dim + self.metadata_dim
         layers: list[nn.Module] = []
         for i in range(self.hyper_layers):
@@ -316,10 +336,39 @@ class MultiTaskHypernetwork(nn.Module):
         self.feature_extractor = nn.Sequential(*layers)
         self.latent_dim = hyper_width if self.hyper_layers > 0 else d_in_hyper
 
-        dims = (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+    def _build_generators(self, d_target):
+        dims = (d_target, *self.hidden_layer_sizes, self.n_outputs)
         self.layer_dims = list(zip(dims[:-1], dims[1:], strict=True))
         gen_cls = CompressedWeightGenerator if self.compress else FullWeightGenerator
         self.generators = nn.ModuleList(gen_cls(self.latent_dim, i, o) for i, o in self.layer_dims)
+
+    def _build_task_inputs(self, widths, d_target):
+        """Per-task input layers ``x_t W_t + b_t`` into ``d_target`` (tasks of different
+        widths); ``W_t`` is ``(widths[t], d_target)``, stored zero-padded to the widest task
+        (the padded rows meet only padded, zero inputs). Kaiming init per task."""
+        self.task_input_widths = widths
+        if widths is None:
+            self.input_weight = self.input_bias = None
+            return
+        if len(widths) != self.n_tasks or max(widths) > self.n_features:
+            raise ValueError(
+                f"task_input_widths must give {self.n_tasks} widths of at most "
+                f"n_features={self.n_features}, got {widths}"
+            )
+        weight = torch.zeros(self.n_tasks, self.n_features, d_target)
+        bias = torch.empty(self.n_tasks, d_target)
+        for t, w in enumerate(widths):
+            _kaiming_linear_(weight[t, :w], w)
+            _kaiming_linear_(bias[t], w)
+        self.input_weight = nn.Parameter(weight)
+        self.input_bias = nn.Parameter(bias)
+
+    def n_trainable(self) -> int:
+        """Trainable parameters, without the zero padding of the per-task input layers."""
+        n = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        if self.task_input_widths is not None:
+            n -= sum(self.n_features - w for w in self.task_input_widths) * self.input_bias.shape[1]
+        return n
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
@@ -394,8 +443,12 @@ class MultiTaskHypernetwork(nn.Module):
         """
         if mask is not None:
             X = X * mask.to(X.dtype)
+        task = task.long()
+        if self.input_weight is not None:  # per-task input layer (padded inputs are 0)
+            w = take_rows(self.input_weight[:, : X.shape[1]], task)
+            X = torch.bmm(X.unsqueeze(1), w).squeeze(1) + take_rows(self.input_bias, task)
         weights = self.task_weights()
-        out = self.target_forward(X, weights, task.long())
+        out = self.target_forward(X, weights, task)
         return out, out.new_zeros(())
 
     def forward_new(self, X: torch.Tensor, metadata, embedding=None) -> torch.Tensor:
@@ -410,6 +463,11 @@ class MultiTaskHypernetwork(nn.Module):
         embedding : tensor (d_e,), optional
             Embedding to use; defaults to the mean of the learned task embeddings.
         """
+        if self.input_weight is not None:
+            raise ValueError(
+                "this model has per-task input layers (tasks of different widths): a new "
+                "task has no input layer to generate a network for"
+            )
         m = self.standardize_metadata(metadata)[:1]
         emb = None
         if self.use_embeddings:
