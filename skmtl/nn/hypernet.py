@@ -46,13 +46,7 @@ def _kaiming_linear_(weight: torch.Tensor, fan_in: int) -> torch.Tensor:
         return weight.uniform_(-bound, bound)
 
 
-class CompressedWeightGenerator(nn.Module):
-    """Compressed hypernetwork layer generating one target layer (paper Section 2.1).
-
-    Maps a latent task vector ``h`` (``d_h``) to a ``(d_in + 1, d_out)`` matrix whose
-    first ``d_in`` rows are the target layer's weight and whose last row is its bias:
-    ``theta_jk = sum_i h_i W^A_ij W^B_ik W^C_jk + b_jk``.
-
+_GENERATOR_PARAMETERS = """
     Parameters
     ----------
     d_h : int
@@ -61,7 +55,34 @@ class CompressedWeightGenerator(nn.Module):
         Number of inputs of the generated target layer (without the bias).
     d_out : int
         Number of outputs of the generated target layer.
+"""
 
+
+class _WeightGenerator(nn.Module):
+    """A hypernetwork layer: latent task vectors ``(n, d_h)`` -> ``(n, d_in + 1, d_out)``
+    target-layer parameters (last row: the bias), with a generator bias ``b``. Subclasses
+    create their weights in :meth:`_init_weights` (called before ``b`` is created)."""
+
+    def __init__(self, d_h: int, d_in: int, d_out: int):
+        super().__init__()
+        self.d_h, self.d_in, self.d_out = d_h, d_in, d_out
+        self._init_weights(d_h, d_in + 1, d_out)
+        self.bias = nn.Parameter(_kaiming_linear_(torch.empty(d_in + 1, d_out), d_in + 1))
+
+    def _init_weights(self, d_h: int, d_in_star: int, d_out: int) -> None:
+        raise NotImplementedError
+
+
+class CompressedWeightGenerator(_WeightGenerator):
+    __doc__ = (
+        """Compressed hypernetwork layer generating one target layer (paper Section 2.1).
+
+    Maps a latent task vector ``h`` (``d_h``) to a ``(d_in + 1, d_out)`` matrix whose
+    first ``d_in`` rows are the target layer's weight and whose last row is its bias:
+    ``theta_jk = sum_i h_i W^A_ij W^B_ik W^C_jk + b_jk``.
+"""
+        + _GENERATOR_PARAMETERS
+        + """
     Examples
     --------
     >>> import torch
@@ -71,17 +92,14 @@ class CompressedWeightGenerator(nn.Module):
     >>> sum(p.numel() for p in gen.parameters()) == 8 * 4 + 8 * 5 + 2 * 4 * 5
     True
     """
+    )
 
-    def __init__(self, d_h: int, d_in: int, d_out: int):
-        super().__init__()
-        d_in_star = d_in + 1
-        self.d_h, self.d_in, self.d_out = d_h, d_in, d_out
+    def _init_weights(self, d_h, d_in_star, d_out):
         # Kaiming (torch Linear default) with the fan-in of the linear map each factor
         # stands for, as in the authors' implementation.
         self.weight_a = nn.Parameter(_kaiming_linear_(torch.empty(d_h, d_in_star), d_h))
         self.weight_b = nn.Parameter(_kaiming_linear_(torch.empty(d_h, d_out), d_h))
         self.weight_c = nn.Parameter(_kaiming_linear_(torch.empty(d_in_star, d_out), d_in_star))
-        self.bias = nn.Parameter(_kaiming_linear_(torch.empty(d_in_star, d_out), d_in_star))
 
     def full_weight(self) -> torch.Tensor:
         """The expanded generator tensor ``W`` of shape ``(d_h, d_in + 1, d_out)``."""
@@ -95,20 +113,14 @@ class CompressedWeightGenerator(nn.Module):
         return core * self.weight_c + self.bias
 
 
-class FullWeightGenerator(nn.Module):
-    """Uncompressed hypernetwork layer (the "without compression" ablation).
+class FullWeightGenerator(_WeightGenerator):
+    __doc__ = (
+        """Uncompressed hypernetwork layer (the "without compression" ablation).
 
     Learns the full tensor ``W (d_h, d_in + 1, d_out)`` and bias ``b (d_in + 1, d_out)``.
-
-    Parameters
-    ----------
-    d_h : int
-        Size of the latent task vector.
-    d_in : int
-        Number of inputs of the generated target layer (without the bias).
-    d_out : int
-        Number of outputs of the generated target layer.
-
+"""
+        + _GENERATOR_PARAMETERS
+        + """
     Examples
     --------
     >>> import torch
@@ -116,13 +128,10 @@ class FullWeightGenerator(nn.Module):
     >>> gen(torch.randn(4, 8)).shape
     torch.Size([4, 4, 5])
     """
+    )
 
-    def __init__(self, d_h: int, d_in: int, d_out: int):
-        super().__init__()
-        d_in_star = d_in + 1
-        self.d_h, self.d_in, self.d_out = d_h, d_in, d_out
+    def _init_weights(self, d_h, d_in_star, d_out):
         self.weight = nn.Parameter(_kaiming_linear_(torch.empty(d_h, d_in_star, d_out), d_h))
-        self.bias = nn.Parameter(_kaiming_linear_(torch.empty(d_in_star, d_out), d_in_star))
 
     def full_weight(self) -> torch.Tensor:
         """The generator tensor ``W`` of shape ``(d_h, d_in + 1, d_out)``."""
@@ -133,51 +142,7 @@ class FullWeightGenerator(nn.Module):
         return torch.einsum("ni,ijk->njk", h, self.weight) + self.bias
 
 
-def paper_parameter_count(
-    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
-) -> int:
-    """Parameter count ``P`` exactly as printed in the paper (Section 2.1, "Complexity").
-
-    ``P = (d_e + d_m + d_h (l_h - 1)) (d_h + 1)
-    + sum_i (2 d_in*_i d_out_i + d_h d_in*_i + d_h d_out_i) + T d_e``
-    with ``d_in* = d_in + 1``. With ``l_h = 0`` the latent size is ``d_h = d_e + d_m``
-    and the first term vanishes.
-
-    Parameters
-    ----------
-    d_e, d_m, d_h, l_h : int
-        Embedding size, metadata size, feature-extractor width and depth.
-    layer_dims : sequence of (d_in, d_out)
-        Target layers, without the bias input.
-    n_tasks : int
-        Number of tasks ``T``.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> paper_parameter_count(10, 0, 32, 0, [(1, 32), (32, 1)], n_tasks=20)
-    1074
-    """
-    if l_h == 0:
-        d_h = d_e + d_m
-    extractor = (d_e + d_m + d_h * (l_h - 1)) * (d_h + 1)
-    generator = sum(2 * (i + 1) * o + d_h * (i + 1) + d_h * o for i, o in layer_dims)
-    return extractor + generator + n_tasks * d_e
-
-
-def hypernet_parameter_count(
-    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
-) -> int:
-    """Exact trainable parameter count of :class:`MultiTaskHypernetwork`.
-
-    Identical to :func:`paper_parameter_count` except for the first feature-extractor
-    layer, whose bias has ``d_h`` entries (``(d_e + d_m + 1) d_h`` parameters) where the
-    paper's formula writes ``(d_e + d_m)(d_h + 1)``; both agree when ``d_e + d_m = d_h``
-    or ``l_h = 0``.
-
+_COUNT_PARAMETERS = """
     Parameters
     ----------
     d_e, d_m, d_h, l_h : int
@@ -191,18 +156,67 @@ def hypernet_parameter_count(
     Returns
     -------
     int
+"""
 
+
+def _generator_count(d_h, layer_dims):
+    """Compressed generators: ``sum_i (2 d_in*_i d_out_i + d_h d_in*_i + d_h d_out_i)``."""
+    return sum(2 * (i + 1) * o + d_h * (i + 1) + d_h * o for i, o in layer_dims)
+
+
+def paper_parameter_count(
+    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
+) -> int:
+    if l_h == 0:
+        d_h = d_e + d_m
+    extractor = (d_e + d_m + d_h * (l_h - 1)) * (d_h + 1)
+    return extractor + _generator_count(d_h, layer_dims) + n_tasks * d_e
+
+
+paper_parameter_count.__doc__ = (
+    """Parameter count ``P`` exactly as printed in the paper (Section 2.1, "Complexity").
+
+    ``P = (d_e + d_m + d_h (l_h - 1)) (d_h + 1)
+    + sum_i (2 d_in*_i d_out_i + d_h d_in*_i + d_h d_out_i) + T d_e``
+    with ``d_in* = d_in + 1``. With ``l_h = 0`` the latent size is ``d_h = d_e + d_m``
+    and the first term vanishes.
+"""
+    + _COUNT_PARAMETERS
+    + """
+    Examples
+    --------
+    >>> paper_parameter_count(10, 0, 32, 0, [(1, 32), (32, 1)], n_tasks=20)
+    1074
+    """
+)
+
+
+def hypernet_parameter_count(
+    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
+) -> int:
+    if l_h == 0:
+        extractor, d_h = 0, d_e + d_m
+    else:
+        extractor = (d_e + d_m + 1) * d_h + (l_h - 1) * (d_h + 1) * d_h
+    return extractor + _generator_count(d_h, layer_dims) + n_tasks * d_e
+
+
+hypernet_parameter_count.__doc__ = (
+    """Exact trainable parameter count of :class:`MultiTaskHypernetwork`.
+
+    Identical to :func:`paper_parameter_count` except for the first feature-extractor
+    layer, whose bias has ``d_h`` entries (``(d_e + d_m + 1) d_h`` parameters) where the
+    paper's formula writes ``(d_e + d_m)(d_h + 1)``; both agree when ``d_e + d_m = d_h``
+    or ``l_h = 0``. Per-task input layers (tasks of different widths) are not counted.
+"""
+    + _COUNT_PARAMETERS
+    + """
     Examples
     --------
     >>> hypernet_parameter_count(10, 4, 32, 1, [(1, 32), (32, 1)], n_tasks=20)
     3050
     """
-    if l_h == 0:
-        extractor, d_h = 0, d_e + d_m
-    else:
-        extractor = (d_e + d_m + 1) * d_h + (l_h - 1) * (d_h + 1) * d_h
-    generator = sum(2 * (i + 1) * o + d_h * (i + 1) + d_h * o for i, o in layer_dims)
-    return extractor + generator + n_tasks * d_e
+)
 
 
 class MultiTaskHypernetwork(nn.Module):
@@ -306,8 +320,7 @@ class MultiTaskHypernetwork(nn.Module):
         meta = torch.tensor(np.asarray(metadata, dtype=np.float64))
         if meta.ndim != 2 or meta.shape[0] != self.n_tasks:
             raise ValueError(
-                f"metadata must have shape (n_tasks={self.n_tasks}, d_m), got "
-                f"{tuple(meta.shape)}"
+                f"metadata must have shape (n_tasks={self.n_tasks}, d_m), got {tuple(meta.shape)}"
             )
         mean = meta.mean(0)
         scale = meta.std(0, unbiased=False)
