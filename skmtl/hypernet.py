@@ -25,6 +25,11 @@ class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
     __doc__ = (
         """Multi-Task Hypernetwork regressor (optionally driven by task metadata).
 
+    Tasks of different widths (numbers of columns) get a per-task input layer (a
+    task-specific linear map into one shared width, then the generated network; not in
+    the paper; ``task_input``); such a model cannot generate a network for a new task
+    (``predict_new_task``).
+
     A shared hypernetwork maps each task's learned embedding ``e_t`` (``embedding_dim``
     values, the only task-specific parameters), concatenated with the task's frozen,
     standardised metadata ``m_t`` when ``metadata`` is given to ``fit``, through a
@@ -53,7 +58,17 @@ class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
     scaling : {"pooled", "task"}, default="pooled"
         Standardise inputs and targets with statistics pooled over all tasks (as the
         paper's implementation; keeps the metadata-to-function relation intact), or per
-        task. See :class:`skmtl.baselines.pooled.PooledScalingMixin`."""
+        task. See :class:`skmtl.baselines.pooled.PooledScalingMixin`. Tasks of different
+        widths have no common columns to pool: their inputs are then standardised per
+        task (targets still pooled).
+    task_input : {"auto", "per_task", "shared"}, default="auto"
+        ``"per_task"``: every task's rows first pass through the task's own linear layer
+        (``n_features_t -> task_input_dim``), then through the generated target network.
+        ``"shared"``: the paper's model, every task in one feature space (tasks of
+        different widths are refused). ``"auto"``: ``"per_task"`` when the tasks differ
+        in width, else ``"shared"`` (equal widths fit exactly as before).
+    task_input_dim : int or None, default=None
+        Output width of the per-task input layers (``None``: the widest task's width)."""
         + _TRAINING_DOC
         + """
     Attributes
@@ -66,7 +81,8 @@ class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
         Metadata columns used (empty without metadata).
     n_parameters_ : int
         Trainable parameters (matches
-        :func:`skmtl.nn.hypernet.hypernet_parameter_count`).
+        :func:`skmtl.nn.hypernet.hypernet_parameter_count` for a shared input space; per-task
+        input layers add ``sum_t (n_features_t + 1) * task_input_dim``)
     n_tasks_, task_names_, n_outputs_, input_mean_, input_scale_, target_mean_, \
 target_scale_, net_, module_, history_
         See :class:`skmtl.base.MultiTaskRegressor`.
@@ -94,10 +110,11 @@ target_scale_, net_, module_, history_
         "compress": ["boolean"],
         "use_embeddings": ["boolean"],
         "scaling": [StrOptions({"pooled", "task"})],
+        "task_input": [StrOptions({"auto", "per_task", "shared"})],
+        "task_input_dim": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     _uses_metadata = True
-    _require_same_n_features = True
     _layer_size_params = ("hidden_layer_sizes",)
 
     def __init__(
@@ -110,6 +127,8 @@ target_scale_, net_, module_, history_
         compress=True,
         use_embeddings=True,
         scaling="pooled",
+        task_input="auto",
+        task_input_dim=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.embedding_dim = embedding_dim
@@ -118,6 +137,21 @@ target_scale_, net_, module_, history_
         self.compress = compress
         self.use_embeddings = use_embeddings
         self.scaling = scaling
+        self.task_input = task_input
+        self.task_input_dim = task_input_dim
+
+    @property
+    def _require_same_n_features(self):  # read by the base class's fit-time check
+        return self.task_input == "shared"
+
+    def _per_task_inputs(self, widths):
+        return self.task_input == "per_task" or len(set(widths)) > 1
+
+    def _fit_input_scaling(self, Xs):
+        if self.scaling == "pooled" and self._per_task_inputs([x.shape[1] for x in Xs]):
+            # no common columns to pool over: standardise every task's inputs on its own
+            return super(PooledScalingMixin, self)._fit_input_scaling(Xs)
+        return super()._fit_input_scaling(Xs)
 
     def _check_params(self):
         if self.use_embeddings and self.embedding_dim == 0:
@@ -132,6 +166,7 @@ target_scale_, net_, module_, history_
                 "use_embeddings=False builds the hypernetwork input from task metadata "
                 "only: pass metadata=... to fit"
             )
+        per_task = self._per_task_inputs(spec.n_features)
         return MultiTaskHypernetwork(
             n_tasks=spec.n_tasks,
             n_features=max(spec.n_features),
@@ -143,6 +178,8 @@ target_scale_, net_, module_, history_
             compress=self.compress,
             metadata=spec.metadata,
             use_embeddings=self.use_embeddings,
+            task_input_widths=list(spec.n_features) if per_task else None,
+            task_input_dim=self.task_input_dim,
         )
 
     def _eval_batch_size(self):
@@ -167,7 +204,7 @@ target_scale_, net_, module_, history_
             scaler.n_samples_seen_ = self.n_tasks_
             self.metadata_scaler_ = scaler
             self.metadata_names_ = list(self.spec_.metadata_names)
-        self.n_parameters_ = int(sum(p.numel() for p in module.parameters() if p.requires_grad))
+        self.n_parameters_ = int(module.n_trainable())
 
     def predict_new_task(self, X, metadata_row, embedding="mean"):
         """Generate a network for a task never seen in training and predict with it.
@@ -201,6 +238,13 @@ target_scale_, net_, module_, history_
         >>> est.predict_new_task(tasks[5][0], meta.iloc[5]).shape
         (20,)
         """
+        if self.module_.input_weight is not None:
+            raise ValueError(
+                "predict_new_task needs the paper's shared input space; this model has "
+                "per-task input layers (tasks of different widths, task_input="
+                f"{self.task_input!r}), so a new task has no input layer. Fit with tasks of "
+                "one width and task_input='auto' or 'shared'."
+            )
         X = self._check_new_task_X(X)
         if self.module_.metadata is None:
             raise ValueError(

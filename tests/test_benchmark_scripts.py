@@ -77,3 +77,31 @@ def test_hypernet_selection_grid_metric_and_split():
     # pooled over rows and target columns, not a mean of per-task MSEs
     tasks = [(None, np.zeros(1)), (None, np.zeros(3))]
     assert hypernet.pooled_mse([np.ones(1), np.zeros(3)], tasks) == 0.25
+    # a task without test rows (a Chlorophyll lake with at most 10 rows) adds nothing
+    empty = (None, np.zeros((0, 1)))
+    assert hypernet.pooled_mse([np.ones(1), np.zeros((0, 1))], [tasks[0], empty]) == 1.0
+
+
+def test_hypernet_reuse_matches_rows_to_jobs(tmp_path):
+    import json
+
+    import hypernet
+
+    rows = [
+        {"dataset": "cubic", "seed": 0, "method": "hypernet", "stage": "evaluation", "lr": 1e-3,
+         "hyper_layers": 1, "mse": 0.1},
+        {"dataset": "cubic", "seed": 0, "method": "hide_a", "stage": "table4", "lr": 1e-3,
+         "hyper_layers": 0, "hidden": "a", "mse": 0.2},
+        {"summary": {}},
+    ]  # fmt: skip
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    done = hypernet.reusable_rows(path)
+    job = ("cubic", 0, "hypernet", {"lr": 1e-3, "hyper_layers": 1}, "evaluation")
+    hidden = ("cubic", 0, "hide_a", {"lr": 1e-3, "hyper_layers": 0, "hide": "a"}, "table4")
+    assert done[hypernet.job_key(job)]["mse"] == 0.1
+    assert done[hypernet.job_key(hidden)]["mse"] == 0.2
+    other = ("cubic", 1, "hypernet", {"lr": 1e-3, "hyper_layers": 1}, "evaluation")
+    assert hypernet.job_key(other) not in done and len(done) == 2
+    # the protocol: Chlorophyll with 10 train+validation rows per lake (Table 1's N = 796)
+    assert hypernet.PROTOCOL["chlorophyll"] == (None, 10, 0)

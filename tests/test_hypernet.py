@@ -171,3 +171,61 @@ def test_metadata_beats_shuffled_metadata_on_cubic(data_home):
         zero_shot[name] = np.mean([np.mean((p - y) ** 2) for p, (_, y) in zip(new, pairs[20:])])
     assert errors["metadata"] < 0.6 * errors["shuffled"], errors
     assert zero_shot["metadata"] < 0.5 * zero_shot["shuffled"], zero_shot
+
+
+def _mixed_width_tasks():
+    rng = np.random.default_rng(0)
+    tasks = []
+    for t, width in enumerate([1, 3, 2]):
+        X = rng.uniform(-1, 1, (60, width))
+        tasks.append((X, X.sum(1) * (t + 1) + 0.5 * t))
+    return [(X[:45], y[:45]) for X, y in tasks], [(X[45:], y[45:]) for X, y in tasks]
+
+
+def test_tasks_of_different_widths_get_per_task_input_layers():
+    import torch
+
+    train, test = _mixed_width_tasks()
+    est = MultiTaskHypernetRegressor(lr=1e-2, max_epochs=100, random_state=0).fit(train)
+    module = est.module_
+    assert module.task_input_widths == [1, 3, 2]
+    assert module.layer_dims[0][0] == 3  # the shared width: the widest task's
+    Xs = [X for X, _ in test]
+    pred = est.predict(Xs)
+    assert [p.shape for p in pred] == [(15,)] * 3
+    for p, (_, y) in zip(pred, test):  # each task learned from its own columns
+        assert np.mean((p - y) ** 2) < 0.05 * np.var(y)
+    # a task's padded input-layer rows meet only zeros: changing them changes nothing
+    with torch.no_grad():
+        module.input_weight[0, 1:] += 5.0
+        module.input_weight[2, 2:] -= 5.0
+    for a, b in zip(pred, est.predict(Xs)):
+        np.testing.assert_array_equal(a, b)
+    # inputs standardised per task (no common columns to pool), targets still pooled
+    assert [m.shape for m in est.input_mean_] == [(1,), (3,), (2,)]
+    assert len({float(m[0]) for m in est.target_mean_}) == 1
+    per_task = sum((w + 1) * 3 for w in (1, 3, 2))
+    assert est.n_parameters_ == hypernet_parameter_count(10, 0, 32, 1, module.layer_dims, 3) + (
+        per_task
+    )
+    with pytest.raises(ValueError, match="per-task input layers"):
+        est.predict_new_task(Xs[0], [0.0])
+    with pytest.raises(ValueError, match="share one feature space"):
+        MultiTaskHypernetRegressor(task_input="shared", max_epochs=1).fit(train)
+
+
+def test_equal_widths_keep_the_shared_model(cubic):
+    train, test, meta = cubic
+    kw = dict(FAST, max_epochs=5)
+    Xs = [X for X, _ in test]
+    auto = MultiTaskHypernetRegressor(**kw).fit(train, metadata=meta)
+    shared = MultiTaskHypernetRegressor(task_input="shared", **kw).fit(train, metadata=meta)
+    assert auto.module_.input_weight is None
+    np.testing.assert_array_equal(
+        np.concatenate(auto.predict(Xs)), np.concatenate(shared.predict(Xs))
+    )
+    per_task = MultiTaskHypernetRegressor(task_input="per_task", task_input_dim=4, **kw)
+    per_task.fit(train, metadata=meta)
+    assert tuple(per_task.module_.input_weight.shape) == (8, 1, 4)
+    assert per_task.module_.layer_dims[0] == (4, 32)
+    assert not np.allclose(np.concatenate(per_task.predict(Xs)), np.concatenate(auto.predict(Xs)))

@@ -96,6 +96,13 @@ MUTATIONS = [
         "emb = self.task_embeddings[:1]",
         WHOLE_SUITE,
     ),
+    Mutation(
+        "hypernet-one-input-layer-for-all-tasks",
+        "skmtl/nn/hypernet.py",
+        "w = take_rows(self.input_weight[:, : X.shape[1]], task)",
+        "w = take_rows(self.input_weight[:, : X.shape[1]], task * 0)",
+        ("tests/test_hypernet.py",),
+    ),
     # --- more metric math
     Mutation(
         "mig-no-entropy-normaliser",

@@ -69,23 +69,16 @@ target_scale_, net_, module_, history_
 """
 
 
-@training_parameters(**PAPER_TRAINING)
-class CrossStitchRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor):
-    __doc__ = (
-        """Cross-stitch network regressor (one MLP per task, stitched between layers).
-
-    Every task has its own fully connected network (by default the hypernetwork paper's
-    capacity: three ReLU layers of 32); after every hidden layer each task's activations
-    are replaced by a learned convex combination of all tasks' activations. Task
-    metadata given to ``fit`` is standardised and appended to every row's inputs.
-
+def _class_doc(summary, parameters, example):
+    """A stitch regressor's docstring: summary, its own parameters, then the shared
+    ``scaling``, training and attribute sections and the example."""
+    return (
+        summary
+        + """
     Parameters
-    ----------
-    hidden_layer_sizes : tuple of int, default=(32, 32, 32)
-        Hidden ReLU layers of every task's network.
-    alpha_init : {"balanced", "imbalanced"}, default="balanced"
-        Initial stitch weights: all equal (the paper's fixed choice for cross-stitch), or
-        0.9 to the task itself and the rest shared.
+    ----------"""
+        + parameters
+        + """
     scaling : {"pooled", "task"}, default="pooled"
         See :class:`skmtl.baselines.pooled.PooledScalingMixin`."""
         + _TRAINING_DOC
@@ -94,14 +87,35 @@ class CrossStitchRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor)
     Examples
     --------
     >>> import numpy as np
-    >>> from skmtl.baselines import CrossStitchRegressor
     >>> rng = np.random.default_rng(0)
     >>> X = rng.uniform(-1, 1, size=(40, 1))
-    >>> tasks = [(X, X[:, 0] + 1.0), (X, X[:, 0] - 1.0)]
+    >>> tasks = [(X, X[:, 0] + 1.0), (X, X[:, 0] - 1.0)]"""
+        + example
+    )
+
+
+@training_parameters(**PAPER_TRAINING)
+class CrossStitchRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor):
+    __doc__ = _class_doc(
+        """Cross-stitch network regressor (one MLP per task, stitched between layers).
+
+    Every task has its own fully connected network (by default the hypernetwork paper's
+    capacity: three ReLU layers of 32); after every hidden layer each task's activations
+    are replaced by a learned convex combination of all tasks' activations. Task
+    metadata given to ``fit`` is standardised and appended to every row's inputs.
+""",
+        """
+    hidden_layer_sizes : tuple of int, default=(32, 32, 32)
+        Hidden ReLU layers of every task's network.
+    alpha_init : {"balanced", "imbalanced"}, default="balanced"
+        Initial stitch weights: all equal (the paper's fixed choice for cross-stitch), or
+        0.9 to the task itself and the rest shared.""",
+        """
+    >>> from skmtl.baselines import CrossStitchRegressor
     >>> est = CrossStitchRegressor(hidden_layer_sizes=(8,), max_epochs=3, random_state=0)
     >>> [p.shape for p in est.fit(tasks).predict([X, X])]
     [(40,), (40,)]
-    """
+    """,
     )
 
     _parameter_constraints = {
@@ -114,6 +128,7 @@ class CrossStitchRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor)
     def __init__(
         self,
         hidden_layer_sizes=(32, 32, 32),
+        *,
         alpha_init="balanced",
         scaling="pooled",
     ):
@@ -124,7 +139,7 @@ class CrossStitchRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor)
 
 @training_parameters(**PAPER_TRAINING)
 class SluiceRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor):
-    __doc__ = (
+    __doc__ = _class_doc(
         """Sluice network regressor (cross-stitch with subspaces and layer stitching).
 
     As :class:`CrossStitchRegressor`, with every hidden layer split into two subspaces
@@ -132,32 +147,21 @@ class SluiceRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor):
     (``beta``) of all hidden layers, and a penalty ``orthogonal_penalty * sum_layers
     mean_tasks ||W_1^T W_2||_F^2`` pushing the two subspaces apart (the paper's fixed
     choices: two subspaces, ``beta`` imbalanced).
-
-    Parameters
-    ----------
+""",
+        """
     hidden_layer_sizes : tuple of int, default=(32, 32, 32)
         Hidden ReLU layers (one width, even).
     alpha_init : {"balanced", "imbalanced"}, default="imbalanced"
         Initial stitch weights (the paper tunes it).
     orthogonal_penalty : float, default=0.01
         Weight of the subspace orthogonality penalty (the paper tunes it over
-        ``10^{0, -1, -2, -3, -4}``).
-    scaling : {"pooled", "task"}, default="pooled"
-        See :class:`skmtl.baselines.pooled.PooledScalingMixin`."""
-        + _TRAINING_DOC
-        + _ATTRIBUTES_DOC
-        + """
-    Examples
-    --------
-    >>> import numpy as np
+        ``10^{0, -1, -2, -3, -4}``).""",
+        """
     >>> from skmtl.baselines import SluiceRegressor
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.uniform(-1, 1, size=(40, 1))
-    >>> tasks = [(X, X[:, 0] + 1.0), (X, X[:, 0] - 1.0)]
     >>> est = SluiceRegressor(hidden_layer_sizes=(8, 8), max_epochs=3, random_state=0)
     >>> est.fit(tasks).stitch_matrices_[0].shape
     (4, 4)
-    """
+    """,
     )
 
     _parameter_constraints = {
@@ -172,6 +176,7 @@ class SluiceRegressor(_StitchMixin, PooledScalingMixin, MultiTaskRegressor):
     def __init__(
         self,
         hidden_layer_sizes=(32, 32, 32),
+        *,
         alpha_init="imbalanced",
         orthogonal_penalty=0.01,
         scaling="pooled",

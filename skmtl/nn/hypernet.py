@@ -46,13 +46,7 @@ def _kaiming_linear_(weight: torch.Tensor, fan_in: int) -> torch.Tensor:
         return weight.uniform_(-bound, bound)
 
 
-class CompressedWeightGenerator(nn.Module):
-    """Compressed hypernetwork layer generating one target layer (paper Section 2.1).
-
-    Maps a latent task vector ``h`` (``d_h``) to a ``(d_in + 1, d_out)`` matrix whose
-    first ``d_in`` rows are the target layer's weight and whose last row is its bias:
-    ``theta_jk = sum_i h_i W^A_ij W^B_ik W^C_jk + b_jk``.
-
+_GENERATOR_PARAMETERS = """
     Parameters
     ----------
     d_h : int
@@ -61,7 +55,34 @@ class CompressedWeightGenerator(nn.Module):
         Number of inputs of the generated target layer (without the bias).
     d_out : int
         Number of outputs of the generated target layer.
+"""
 
+
+class _WeightGenerator(nn.Module):
+    """A hypernetwork layer: latent task vectors ``(n, d_h)`` -> ``(n, d_in + 1, d_out)``
+    target-layer parameters (last row: the bias), with a generator bias ``b``. Subclasses
+    create their weights in :meth:`_init_weights` (called before ``b`` is created)."""
+
+    def __init__(self, d_h: int, d_in: int, d_out: int):
+        super().__init__()
+        self.d_h, self.d_in, self.d_out = d_h, d_in, d_out
+        self._init_weights(d_h, d_in + 1, d_out)
+        self.bias = nn.Parameter(_kaiming_linear_(torch.empty(d_in + 1, d_out), d_in + 1))
+
+    def _init_weights(self, d_h: int, d_in_star: int, d_out: int) -> None:
+        raise NotImplementedError
+
+
+class CompressedWeightGenerator(_WeightGenerator):
+    __doc__ = (
+        """Compressed hypernetwork layer generating one target layer (paper Section 2.1).
+
+    Maps a latent task vector ``h`` (``d_h``) to a ``(d_in + 1, d_out)`` matrix whose
+    first ``d_in`` rows are the target layer's weight and whose last row is its bias:
+    ``theta_jk = sum_i h_i W^A_ij W^B_ik W^C_jk + b_jk``.
+"""
+        + _GENERATOR_PARAMETERS
+        + """
     Examples
     --------
     >>> import torch
@@ -71,17 +92,14 @@ class CompressedWeightGenerator(nn.Module):
     >>> sum(p.numel() for p in gen.parameters()) == 8 * 4 + 8 * 5 + 2 * 4 * 5
     True
     """
+    )
 
-    def __init__(self, d_h: int, d_in: int, d_out: int):
-        super().__init__()
-        d_in_star = d_in + 1
-        self.d_h, self.d_in, self.d_out = d_h, d_in, d_out
+    def _init_weights(self, d_h, d_in_star, d_out):
         # Kaiming (torch Linear default) with the fan-in of the linear map each factor
         # stands for, as in the authors' implementation.
         self.weight_a = nn.Parameter(_kaiming_linear_(torch.empty(d_h, d_in_star), d_h))
         self.weight_b = nn.Parameter(_kaiming_linear_(torch.empty(d_h, d_out), d_h))
         self.weight_c = nn.Parameter(_kaiming_linear_(torch.empty(d_in_star, d_out), d_in_star))
-        self.bias = nn.Parameter(_kaiming_linear_(torch.empty(d_in_star, d_out), d_in_star))
 
     def full_weight(self) -> torch.Tensor:
         """The expanded generator tensor ``W`` of shape ``(d_h, d_in + 1, d_out)``."""
@@ -95,20 +113,14 @@ class CompressedWeightGenerator(nn.Module):
         return core * self.weight_c + self.bias
 
 
-class FullWeightGenerator(nn.Module):
-    """Uncompressed hypernetwork layer (the "without compression" ablation).
+class FullWeightGenerator(_WeightGenerator):
+    __doc__ = (
+        """Uncompressed hypernetwork layer (the "without compression" ablation).
 
     Learns the full tensor ``W (d_h, d_in + 1, d_out)`` and bias ``b (d_in + 1, d_out)``.
-
-    Parameters
-    ----------
-    d_h : int
-        Size of the latent task vector.
-    d_in : int
-        Number of inputs of the generated target layer (without the bias).
-    d_out : int
-        Number of outputs of the generated target layer.
-
+"""
+        + _GENERATOR_PARAMETERS
+        + """
     Examples
     --------
     >>> import torch
@@ -116,13 +128,10 @@ class FullWeightGenerator(nn.Module):
     >>> gen(torch.randn(4, 8)).shape
     torch.Size([4, 4, 5])
     """
+    )
 
-    def __init__(self, d_h: int, d_in: int, d_out: int):
-        super().__init__()
-        d_in_star = d_in + 1
-        self.d_h, self.d_in, self.d_out = d_h, d_in, d_out
+    def _init_weights(self, d_h, d_in_star, d_out):
         self.weight = nn.Parameter(_kaiming_linear_(torch.empty(d_h, d_in_star, d_out), d_h))
-        self.bias = nn.Parameter(_kaiming_linear_(torch.empty(d_in_star, d_out), d_in_star))
 
     def full_weight(self) -> torch.Tensor:
         """The generator tensor ``W`` of shape ``(d_h, d_in + 1, d_out)``."""
@@ -133,51 +142,7 @@ class FullWeightGenerator(nn.Module):
         return torch.einsum("ni,ijk->njk", h, self.weight) + self.bias
 
 
-def paper_parameter_count(
-    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
-) -> int:
-    """Parameter count ``P`` exactly as printed in the paper (Section 2.1, "Complexity").
-
-    ``P = (d_e + d_m + d_h (l_h - 1)) (d_h + 1)
-    + sum_i (2 d_in*_i d_out_i + d_h d_in*_i + d_h d_out_i) + T d_e``
-    with ``d_in* = d_in + 1``. With ``l_h = 0`` the latent size is ``d_h = d_e + d_m``
-    and the first term vanishes.
-
-    Parameters
-    ----------
-    d_e, d_m, d_h, l_h : int
-        Embedding size, metadata size, feature-extractor width and depth.
-    layer_dims : sequence of (d_in, d_out)
-        Target layers, without the bias input.
-    n_tasks : int
-        Number of tasks ``T``.
-
-    Returns
-    -------
-    int
-
-    Examples
-    --------
-    >>> paper_parameter_count(10, 0, 32, 0, [(1, 32), (32, 1)], n_tasks=20)
-    1074
-    """
-    if l_h == 0:
-        d_h = d_e + d_m
-    extractor = (d_e + d_m + d_h * (l_h - 1)) * (d_h + 1)
-    generator = sum(2 * (i + 1) * o + d_h * (i + 1) + d_h * o for i, o in layer_dims)
-    return extractor + generator + n_tasks * d_e
-
-
-def hypernet_parameter_count(
-    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
-) -> int:
-    """Exact trainable parameter count of :class:`MultiTaskHypernetwork`.
-
-    Identical to :func:`paper_parameter_count` except for the first feature-extractor
-    layer, whose bias has ``d_h`` entries (``(d_e + d_m + 1) d_h`` parameters) where the
-    paper's formula writes ``(d_e + d_m)(d_h + 1)``; both agree when ``d_e + d_m = d_h``
-    or ``l_h = 0``.
-
+_COUNT_PARAMETERS = """
     Parameters
     ----------
     d_e, d_m, d_h, l_h : int
@@ -191,18 +156,67 @@ def hypernet_parameter_count(
     Returns
     -------
     int
+"""
 
+
+def _generator_count(d_h, layer_dims):
+    """Compressed generators: ``sum_i (2 d_in*_i d_out_i + d_h d_in*_i + d_h d_out_i)``."""
+    return sum(2 * (i + 1) * o + d_h * (i + 1) + d_h * o for i, o in layer_dims)
+
+
+def paper_parameter_count(
+    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
+) -> int:
+    if l_h == 0:
+        d_h = d_e + d_m
+    extractor = (d_e + d_m + d_h * (l_h - 1)) * (d_h + 1)
+    return extractor + _generator_count(d_h, layer_dims) + n_tasks * d_e
+
+
+paper_parameter_count.__doc__ = (
+    """Parameter count ``P`` exactly as printed in the paper (Section 2.1, "Complexity").
+
+    ``P = (d_e + d_m + d_h (l_h - 1)) (d_h + 1)
+    + sum_i (2 d_in*_i d_out_i + d_h d_in*_i + d_h d_out_i) + T d_e``
+    with ``d_in* = d_in + 1``. With ``l_h = 0`` the latent size is ``d_h = d_e + d_m``
+    and the first term vanishes.
+"""
+    + _COUNT_PARAMETERS
+    + """
+    Examples
+    --------
+    >>> paper_parameter_count(10, 0, 32, 0, [(1, 32), (32, 1)], n_tasks=20)
+    1074
+    """
+)
+
+
+def hypernet_parameter_count(
+    d_e: int, d_m: int, d_h: int, l_h: int, layer_dims: Sequence[tuple[int, int]], n_tasks: int
+) -> int:
+    if l_h == 0:
+        extractor, d_h = 0, d_e + d_m
+    else:
+        extractor = (d_e + d_m + 1) * d_h + (l_h - 1) * (d_h + 1) * d_h
+    return extractor + _generator_count(d_h, layer_dims) + n_tasks * d_e
+
+
+hypernet_parameter_count.__doc__ = (
+    """Exact trainable parameter count of :class:`MultiTaskHypernetwork`.
+
+    Identical to :func:`paper_parameter_count` except for the first feature-extractor
+    layer, whose bias has ``d_h`` entries (``(d_e + d_m + 1) d_h`` parameters) where the
+    paper's formula writes ``(d_e + d_m)(d_h + 1)``; both agree when ``d_e + d_m = d_h``
+    or ``l_h = 0``. Per-task input layers (tasks of different widths) are not counted.
+"""
+    + _COUNT_PARAMETERS
+    + """
     Examples
     --------
     >>> hypernet_parameter_count(10, 4, 32, 1, [(1, 32), (32, 1)], n_tasks=20)
     3050
     """
-    if l_h == 0:
-        extractor, d_h = 0, d_e + d_m
-    else:
-        extractor = (d_e + d_m + 1) * d_h + (l_h - 1) * (d_h + 1) * d_h
-    generator = sum(2 * (i + 1) * o + d_h * (i + 1) + d_h * o for i, o in layer_dims)
-    return extractor + generator + n_tasks * d_e
+)
 
 
 class MultiTaskHypernetwork(nn.Module):
@@ -238,6 +252,13 @@ class MultiTaskHypernetwork(nn.Module):
         Variance of the uniform initialisation of the embeddings.
     embedding_init_same : bool, default=True
         Initialise every task's embedding with the same draw (as in the paper).
+    task_input_widths : sequence of int, optional
+        Tasks of different widths: task ``t``'s rows (its first ``task_input_widths[t]``
+        columns; the rest is zero padding) first go through the task's own linear layer
+        into ``task_input_dim`` values, then through the generated target network (whose
+        input width is then ``task_input_dim``). Not part of the paper.
+    task_input_dim : int, optional
+        Width of the per-task input layers' output (default: ``n_features``).
 
     Examples
     --------
@@ -265,6 +286,8 @@ class MultiTaskHypernetwork(nn.Module):
         use_embeddings: bool = True,
         embedding_init_var: float = 1.0,
         embedding_init_same: bool = True,
+        task_input_widths: Sequence[int] | None = None,
+        task_input_dim: int | None = None,
     ):
         super().__init__()
         self.n_tasks = int(n_tasks)
@@ -275,39 +298,49 @@ class MultiTaskHypernetwork(nn.Module):
         self.compress = bool(compress)
         self.use_embeddings = bool(use_embeddings) and embedding_dim > 0
         self.embedding_dim = int(embedding_dim) if self.use_embeddings else 0
-
-        # Frozen, standardised metadata.
-        if metadata is not None:
-            meta = torch.tensor(np.asarray(metadata, dtype=np.float64))
-            if meta.ndim != 2 or meta.shape[0] != self.n_tasks:
-                raise ValueError(
-                    f"metadata must have shape (n_tasks={self.n_tasks}, d_m), got "
-                    f"{tuple(meta.shape)}"
-                )
-            mean = meta.mean(0)
-            scale = meta.std(0, unbiased=False)
-            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
-            self.register_buffer("metadata_mean", mean.float())
-            self.register_buffer("metadata_scale", scale.float())
-            self.register_buffer("metadata", ((meta - mean) / scale).float())
-            self.metadata_dim = meta.shape[1]
-        else:
-            self.register_buffer("metadata_mean", None)
-            self.register_buffer("metadata_scale", None)
-            self.register_buffer("metadata", None)
-            self.metadata_dim = 0
+        # creation order (metadata, embeddings, extractor, generators, task inputs) fixes
+        # the random draws: keep it so that seeded fits stay bit-identical
+        self._register_metadata(metadata)
         if not self.use_embeddings and self.metadata_dim == 0:
             raise ValueError("use_embeddings=False requires task metadata")
+        self._init_embeddings(embedding_init_var, embedding_init_same)
+        self._build_feature_extractor(hyper_width)
+        widths = None if task_input_widths is None else [int(w) for w in task_input_widths]
+        d_target = self.n_features if widths is None else int(task_input_dim or max(widths))
+        self._build_generators(d_target)
+        self._build_task_inputs(widths, d_target)
 
-        # Task embeddings: U(-a, a), a = sqrt(3 var), identical across tasks.
-        if self.use_embeddings:
-            a = math.sqrt(3.0 * embedding_init_var)
-            rows = 1 if embedding_init_same else self.n_tasks
-            emb = torch.empty(rows, self.embedding_dim).uniform_(-a, a)
-            self.task_embeddings = nn.Parameter(emb.expand(self.n_tasks, -1).clone())
-        else:
+    def _register_metadata(self, metadata):
+        """Frozen, standardised metadata buffers (``None`` without metadata)."""
+        if metadata is None:
+            for name in ("metadata_mean", "metadata_scale", "metadata"):
+                self.register_buffer(name, None)
+            self.metadata_dim = 0
+            return
+        meta = torch.tensor(np.asarray(metadata, dtype=np.float64))
+        if meta.ndim != 2 or meta.shape[0] != self.n_tasks:
+            raise ValueError(
+                f"metadata must have shape (n_tasks={self.n_tasks}, d_m), got {tuple(meta.shape)}"
+            )
+        mean = meta.mean(0)
+        scale = meta.std(0, unbiased=False)
+        scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+        self.register_buffer("metadata_mean", mean.float())
+        self.register_buffer("metadata_scale", scale.float())
+        self.register_buffer("metadata", ((meta - mean) / scale).float())
+        self.metadata_dim = meta.shape[1]
+
+    def _init_embeddings(self, init_var, init_same):
+        """Task embeddings ``U(-a, a)``, ``a = sqrt(3 var)``, by default one draw for all."""
+        if not self.use_embeddings:
             self.task_embeddings = None
+            return
+        a = math.sqrt(3.0 * init_var)
+        rows = 1 if init_same else self.n_tasks
+        emb = torch.empty(rows, self.embedding_dim).uniform_(-a, a)
+        self.task_embeddings = nn.Parameter(emb.expand(self.n_tasks, -1).clone())
 
+    def _build_feature_extractor(self, hyper_width):
         d_in_hyper = self.embedding_dim + self.metadata_dim
         layers: list[nn.Module] = []
         for i in range(self.hyper_layers):
@@ -316,10 +349,39 @@ class MultiTaskHypernetwork(nn.Module):
         self.feature_extractor = nn.Sequential(*layers)
         self.latent_dim = hyper_width if self.hyper_layers > 0 else d_in_hyper
 
-        dims = (self.n_features, *self.hidden_layer_sizes, self.n_outputs)
+    def _build_generators(self, d_target):
+        dims = (d_target, *self.hidden_layer_sizes, self.n_outputs)
         self.layer_dims = list(zip(dims[:-1], dims[1:], strict=True))
         gen_cls = CompressedWeightGenerator if self.compress else FullWeightGenerator
         self.generators = nn.ModuleList(gen_cls(self.latent_dim, i, o) for i, o in self.layer_dims)
+
+    def _build_task_inputs(self, widths, d_target):
+        """Per-task input layers ``x_t W_t + b_t`` into ``d_target`` (tasks of different
+        widths); ``W_t`` is ``(widths[t], d_target)``, stored zero-padded to the widest task
+        (the padded rows meet only padded, zero inputs). Kaiming init per task."""
+        self.task_input_widths = widths
+        if widths is None:
+            self.input_weight = self.input_bias = None
+            return
+        if len(widths) != self.n_tasks or max(widths) > self.n_features:
+            raise ValueError(
+                f"task_input_widths must give {self.n_tasks} widths of at most "
+                f"n_features={self.n_features}, got {widths}"
+            )
+        weight = torch.zeros(self.n_tasks, self.n_features, d_target)
+        bias = torch.empty(self.n_tasks, d_target)
+        for t, w in enumerate(widths):
+            _kaiming_linear_(weight[t, :w], w)
+            _kaiming_linear_(bias[t], w)
+        self.input_weight = nn.Parameter(weight)
+        self.input_bias = nn.Parameter(bias)
+
+    def n_trainable(self) -> int:
+        """Trainable parameters, without the zero padding of the per-task input layers."""
+        n = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        if self.task_input_widths is not None:
+            n -= sum(self.n_features - w for w in self.task_input_widths) * self.input_bias.shape[1]
+        return n
 
     def __getstate__(self):
         state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__
@@ -394,8 +456,12 @@ class MultiTaskHypernetwork(nn.Module):
         """
         if mask is not None:
             X = X * mask.to(X.dtype)
+        task = task.long()
+        if self.input_weight is not None:  # per-task input layer (padded inputs are 0)
+            w = take_rows(self.input_weight[:, : X.shape[1]], task)
+            X = torch.bmm(X.unsqueeze(1), w).squeeze(1) + take_rows(self.input_bias, task)
         weights = self.task_weights()
-        out = self.target_forward(X, weights, task.long())
+        out = self.target_forward(X, weights, task)
         return out, out.new_zeros(())
 
     def forward_new(self, X: torch.Tensor, metadata, embedding=None) -> torch.Tensor:
@@ -410,6 +476,11 @@ class MultiTaskHypernetwork(nn.Module):
         embedding : tensor (d_e,), optional
             Embedding to use; defaults to the mean of the learned task embeddings.
         """
+        if self.input_weight is not None:
+            raise ValueError(
+                "this model has per-task input layers (tasks of different widths): a new "
+                "task has no input layer to generate a network for"
+            )
         m = self.standardize_metadata(metadata)[:1]
         emb = None
         if self.use_embeddings:
