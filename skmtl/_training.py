@@ -171,6 +171,11 @@ def training_callbacks(config, n_outputs, has_valid):
     return cbs
 
 
+def _prefixed(component, **settings):
+    """skorch's ``<component>__<name>`` keys for a component's settings."""
+    return {f"{component}__{name}": value for name, value in settings.items()}
+
+
 def net_params(config, *, callbacks, train_split, loader_rng):
     """Every setting of the skorch net but module and criterion, for cold and warm fits.
 
@@ -192,16 +197,22 @@ def net_params(config, *, callbacks, train_split, loader_rng):
         max_epochs=config.max_epochs,
         batch_size=config.batch_size,
         iterator_train=TaskBatchLoader,
-        iterator_train__shuffle=True,
-        iterator_train__batching=config.batching,
-        iterator_train__task_sampling=config.task_sampling,
-        iterator_train__tasks_per_step=config.tasks_per_step,
-        iterator_train__steps_per_epoch=config.steps_per_epoch,
-        iterator_train__random_state=loader_rng,
+        **_prefixed(
+            "iterator_train",
+            shuffle=True,
+            batching=config.batching,
+            task_sampling=config.task_sampling,
+            tasks_per_step=config.tasks_per_step,
+            steps_per_epoch=config.steps_per_epoch,
+            random_state=loader_rng,
+        ),
         iterator_valid=TaskBatchLoader,
-        iterator_valid__shuffle=False,
-        iterator_valid__batching=config.batching,
-        iterator_valid__batch_size=config.eval_batch_size,
+        **_prefixed(
+            "iterator_valid",
+            shuffle=False,
+            batching=config.batching,
+            batch_size=config.eval_batch_size,
+        ),
         train_split=train_split,
         callbacks=callbacks,
         verbose=config.verbose,
