@@ -129,7 +129,8 @@ def make_data(name, n_train, n_test, n_tasks, data_seed, task_factors="all"):
     )
 
 
-def make_estimator(args, data, heads, seed):
+def make_estimator(args, data, heads, seed, **overrides):
+    """The study's hard-sharing network (``overrides``: other estimator parameters)."""
     common = dict(
         latent_dim=args.latent_dim,
         head_hidden_sizes=(300, 300, 300),
@@ -143,10 +144,10 @@ def make_estimator(args, data, heads, seed):
         random_state=seed,
     )
     if data["image_shape"] is not None:
-        return HardSharingRegressor(
-            image_shape=data["image_shape"], conv_channels=tuple(args.conv_channels), **common
-        )
-    return HardSharingRegressor(hidden_layer_sizes=tuple(args.hidden), **common)
+        common.update(image_shape=data["image_shape"], conv_channels=tuple(args.conv_channels))
+    else:
+        common.update(hidden_layer_sizes=tuple(args.hidden))
+    return HardSharingRegressor(**{**common, **overrides})
 
 
 def score_codes(codes, z, args, seed):

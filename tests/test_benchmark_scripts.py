@@ -106,6 +106,7 @@ def test_disentangle_paired_comparison_by_hand():
     assert len(subsets) == 6 and all(0 < len(s) <= 5 for s in subsets)
 
 
+@pytest.mark.slow  # about 30 s of CPU: three tiny runs, disentanglement_lib's DCI on each code
 def test_disentangle_scripts_smoke(tmp_path, capsys, one_torch_thread):
     import disentangle
     import disentangle_representations as reps
