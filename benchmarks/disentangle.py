@@ -76,7 +76,29 @@ DLIB_METRICS = [
 MODELS = ["random", "single-mean", "single-min", "single-max", "one-head", "multi-head"]
 
 
-def make_data(name, n_train, n_test, n_tasks, data_seed):
+def task_factor_subsets(kind, n_tasks, n_factors, seed):
+    """The factors each task reads (the study's Appendix H); None: all of them.
+
+    ``"random"``: a subset drawn uniformly among the non-empty ones, per task;
+    ``"disjoint"``: the 1st, 3rd, ... task on the first ``ceil(k / 2)`` factors, the 2nd,
+    4th, ... on the others.
+    """
+    if kind == "all":
+        return None
+    if kind == "disjoint":
+        half = (n_factors + 1) // 2
+        halves = [list(range(half)), list(range(half, n_factors))]
+        return [halves[t % 2] for t in range(n_tasks)]
+    rng = np.random.default_rng(seed)
+    subsets = []
+    while len(subsets) < n_tasks:
+        pick = np.flatnonzero(rng.random(n_factors) < 0.5)
+        if pick.size:
+            subsets.append(pick.tolist())
+    return subsets
+
+
+def make_data(name, n_train, n_test, n_tasks, data_seed, task_factors="all"):
     n = n_train + n_test
     if name == "tabular":
         X, values, classes = make_mixed_factors(
@@ -89,7 +111,10 @@ def make_data(name, n_train, n_test, n_tasks, data_seed):
         image_shape = (32, 32)
     else:
         raise ValueError(f"unknown dataset {name!r}")
-    Y = make_factor_tasks(values, n_tasks=n_tasks, random_state=data_seed + 1)
+    subsets = task_factor_subsets(task_factors, n_tasks, values.shape[1], data_seed + 2)
+    Y = make_factor_tasks(
+        values, n_tasks=n_tasks, factor_subsets=subsets, random_state=data_seed + 1
+    )
     tr, te = slice(0, n_train), slice(n_train, n)
     return dict(
         X_train=X[tr],
@@ -100,10 +125,12 @@ def make_data(name, n_train, n_test, n_tasks, data_seed):
         factors_train=values[tr],
         factors_test=values[te],
         image_shape=image_shape,
+        factor_subsets=subsets,
     )
 
 
-def make_estimator(args, data, heads, seed):
+def make_estimator(args, data, heads, seed, **overrides):
+    """The study's hard-sharing network (``overrides``: other estimator parameters)."""
     common = dict(
         latent_dim=args.latent_dim,
         head_hidden_sizes=(300, 300, 300),
@@ -117,10 +144,10 @@ def make_estimator(args, data, heads, seed):
         random_state=seed,
     )
     if data["image_shape"] is not None:
-        return HardSharingRegressor(
-            image_shape=data["image_shape"], conv_channels=tuple(args.conv_channels), **common
-        )
-    return HardSharingRegressor(hidden_layer_sizes=tuple(args.hidden), **common)
+        common.update(image_shape=data["image_shape"], conv_channels=tuple(args.conv_channels))
+    else:
+        common.update(hidden_layer_sizes=tuple(args.hidden))
+    return HardSharingRegressor(**{**common, **overrides})
 
 
 def score_codes(codes, z, args, seed):
@@ -263,6 +290,51 @@ def finding(agg):
     return checks
 
 
+def paired(per_seed, a="multi-head", b="one-head"):
+    """Paired comparison of ``a`` against ``b`` over the seeds that ran both, per column.
+
+    Returns ``{column: {n, mean_diff, se, a_better, sign_p, t_p}}``: the mean and standard
+    error of ``a - b``, the seeds where ``a`` is better (higher; lower for RMSE), the
+    two-sided sign-test p-value (ties dropped) and the paired t-test p-value.
+    """
+    from scipy import stats
+
+    both = [r for r in per_seed if a in r and b in r]
+    if len(both) < 2:
+        return {}
+    out = {}
+    for m in metric_keys(both[0][a]) + ["rmse"]:
+        d = np.array([r[a][m] - r[b][m] for r in both])
+        better = d < 0 if m == "rmse" else d > 0
+        n_untied = int(np.count_nonzero(d))
+        out[m] = {
+            "n": len(d),
+            "mean_diff": float(d.mean()),
+            "se": float(d.std(ddof=1) / np.sqrt(len(d))),
+            "a_better": int(better.sum()),
+            "sign_p": float(stats.binomtest(int(better.sum()), n_untied).pvalue)
+            if n_untied
+            else 1.0,
+            "t_p": float(stats.ttest_rel([r[a][m] for r in both], [r[b][m] for r in both]).pvalue),
+        }
+    return out
+
+
+def paired_table(name, result, a="multi-head", b="one-head"):
+    lines = [
+        f"#### {name}: {a} - {b}, paired over seeds",
+        "",
+        f"| column | seeds | mean diff ± s.e. | {a} better | sign test p | paired t p |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m, r in result.items():
+        lines.append(
+            f"| {m} | {r['n']} | {r['mean_diff']:+.3f} ± {r['se']:.3f} | {r['a_better']} | "
+            f"{r['sign_p']:.3f} | {r['t_p']:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def markdown_table(name, agg):
     keys = metric_keys(next(iter(agg.values()))) if agg else METRICS
     lines = [
@@ -328,6 +400,11 @@ def report(files, plot_path):
     for name, agg in aggs.items():
         print(markdown_table(name, agg))
         print()
+        result = paired(per[name])
+        if result:
+            print(paired_table(name, result))
+            print()
+            print(json.dumps({"dataset": name, "paired_multi_minus_one_head": result}))
         print(json.dumps({"dataset": name, "finding": finding(agg)}))
     if plot_path:
         plot(aggs, plot_path)
@@ -341,7 +418,13 @@ def main(argv=None):
     p.add_argument("--data-seed", type=int, default=0)
     p.add_argument("--n-train", type=int, default=2000)
     p.add_argument("--n-test", type=int, default=1000)
-    p.add_argument("--n-tasks", type=int, default=10)
+    p.add_argument("--n-tasks", type=int, default=10, help="the study's Appendix G: 5 to 50")
+    p.add_argument(
+        "--task-factors",
+        choices=["all", "random", "disjoint"],
+        default="all",
+        help="factors each task reads (the study's Appendix H)",
+    )
     p.add_argument(
         "--epochs",
         type=int,
@@ -408,7 +491,10 @@ def main(argv=None):
     for name in names:
         epochs = args.epochs or (30 if name == "tabular" else 15)
         run_args = argparse.Namespace(**{**vars(args), "epochs": epochs})
-        data = make_data(name, args.n_train, args.n_test, args.n_tasks, args.data_seed)
+        data = make_data(
+            name, args.n_train, args.n_test, args.n_tasks, args.data_seed, args.task_factors
+        )
+        emit({"kind": "data", "dataset": name, "factor_subsets": data["factor_subsets"]})
         per_seed = []
         for seed in range(args.seeds):
             rows = run_seed(name, data, run_args, seed, emit)
@@ -451,6 +537,7 @@ def main(argv=None):
                 "sprites": "make_sprites 32x32: shape 3, scale 4, orientation 8, x 8, y 8",
             },
             "tasks": f"{args.n_tasks} x make_factor_tasks (tanh MLP 4x300, N(0,1) weights)",
+            "task_factors": args.task_factors,
             "split": f"{args.n_train} train (10% of it for early stopping) / {args.n_test} "
             f"test rows, data seed {args.data_seed}",
             "model_seeds": list(range(args.seeds)),

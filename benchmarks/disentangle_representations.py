@@ -51,7 +51,6 @@ import _common  # noqa: F401  (puts the checkout on sys.path)
 import disentangle as dis
 import numpy as np
 
-from skmtl.hard_sharing import HardSharingRegressor  # noqa: E402
 from skmtl.representations import AutoencoderTransformer  # noqa: E402
 
 AUTOENCODERS = ["ae", "vae", "factor_vae"]
@@ -117,19 +116,14 @@ def representations(data, args):
 
 def downstream(codes_train, codes_test, data, args, seed):
     """Test RMSE / train std of a multi-head network trained on frozen codes."""
-    est = HardSharingRegressor(
+    est = dis.make_estimator(
+        args,
+        {"image_shape": None},
+        "per_output",
+        seed,
         hidden_layer_sizes=(),
         latent_dim=codes_train.shape[1],
-        head_hidden_sizes=(300, 300, 300),
-        heads="per_output",
         activation="tanh",
-        lr=args.lr,
-        max_epochs=args.epochs,
-        batch_size=args.batch_size,
-        validation_fraction=0.1,
-        early_stopping=True,
-        n_iter_no_change=args.patience,
-        random_state=seed,
     )
     t0 = time.perf_counter()
     est.fit(codes_train, data["Y_train"])

@@ -1,7 +1,11 @@
 """Command-line plumbing of the benchmark scripts (one tiny fit for the LR schedule)."""
 
+import json
 import sys
 from pathlib import Path
+
+import numpy as np
+import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
@@ -105,3 +109,56 @@ def test_hypernet_reuse_matches_rows_to_jobs(tmp_path):
     assert hypernet.job_key(other) not in done and len(done) == 2
     # the protocol: Chlorophyll with 10 train+validation rows per lake (Table 1's N = 796)
     assert hypernet.PROTOCOL["chlorophyll"] == (None, 10, 0)
+
+
+def test_disentangle_paired_comparison_by_hand():
+    import disentangle
+
+    rows = [
+        {m: {"rmse": r, **dict.fromkeys(disentangle.METRICS, v)} for m, (r, v) in pair.items()}
+        for pair in (
+            {"multi-head": (0.7, 0.5), "one-head": (0.8, 0.4)},  # diff +0.1
+            {"multi-head": (0.7, 0.5), "one-head": (0.8, 0.2)},  # diff +0.3
+            {"multi-head": (0.9, 0.5), "one-head": (0.8, 0.3)},  # diff +0.2; rmse worse
+        )
+    ]
+    result = disentangle.paired(rows)
+    mig = result["mig"]
+    assert mig["n"] == 3 and mig["a_better"] == 3
+    assert mig["mean_diff"] == pytest.approx(0.2)
+    assert mig["se"] == pytest.approx(0.1 / np.sqrt(3))  # std(ddof=1) of (.1, .3, .2) = .1
+    assert mig["sign_p"] == pytest.approx(0.25)  # 3 of 3: 2 * 0.5^3
+    assert result["rmse"]["a_better"] == 2  # lower is better for RMSE
+    assert disentangle.task_factor_subsets("disjoint", 4, 5, 0) == [[0, 1, 2], [3, 4]] * 2
+    subsets = disentangle.task_factor_subsets("random", 6, 5, 0)
+    assert len(subsets) == 6 and all(0 < len(s) <= 5 for s in subsets)
+
+
+@pytest.mark.slow  # about 30 s of CPU: three tiny runs, disentanglement_lib's DCI on each code
+def test_disentangle_scripts_smoke(tmp_path, capsys, one_torch_thread):
+    import disentangle
+    import disentangle_representations as reps
+
+    tiny = ["--dataset", "tabular", "--n-train", "60", "--n-test", "40", "--n-tasks", "2"]
+    tiny += ["--epochs", "1", "--fv-votes", "20"]
+    out = tmp_path / "heads.jsonl"
+    disentangle.main(
+        [*tiny, "--seeds", "2", "--models", "one-head", "multi-head", "--json", str(out)]
+    )
+    disentangle.main(
+        [*tiny, "--seeds", "1", "--models", "multi-head", "--task-factors", "disjoint"]
+    )
+    disentangle.report([str(out)], None)
+    assert "multi-head - one-head, paired over seeds" in capsys.readouterr().out
+    out = tmp_path / "reps.jsonl"
+    reps.main(
+        [*tiny, "--seeds", "1", "--ae-epochs", "1", "--discriminator", "8", "2", "--json", str(out)]
+        + ["--representations", "ae", "factor_vae", "ground-truth"]
+    )
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["representation"] for r in rows[:-1]] == ["ae", "factor_vae", "ground-truth"]
+    assert rows[-1]["kind"] == "summary"
+    # the ground-truth "codes" are the factor values: the metrics see them as disentangled
+    assert rows[2]["mig"] > 0.5 and rows[2]["dci_disentanglement_dlib"] > 0.5
+    reps.report([str(out)])
+    assert "| ground-truth |" in capsys.readouterr().out

@@ -46,6 +46,23 @@ def _check_int(value, name, minimum=1):
 
 
 # --------------------------------------------------------------------------- random tasks
+def _check_factor_subsets(subsets, n_tasks, n_factors):
+    """Validated list of index arrays (one per task), or None."""
+    if subsets is None:
+        return None
+    subsets = [np.asarray(s) for s in subsets]
+    if len(subsets) != n_tasks:
+        raise ValueError(f"factor_subsets has {len(subsets)} entries for {n_tasks} tasks")
+    for t, s in enumerate(subsets):
+        if s.ndim != 1 or s.size == 0 or s.dtype.kind not in "iu":
+            raise ValueError(f"factor_subsets[{t}] must be a non-empty list of factor indices")
+        if s.min() < 0 or s.max() >= n_factors or len(set(s.tolist())) != s.size:
+            raise ValueError(
+                f"factor_subsets[{t}] = {s.tolist()} must hold distinct indices in [0, {n_factors})"
+            )
+    return subsets
+
+
 def make_factor_tasks(
     factors,
     n_tasks=10,
@@ -53,6 +70,7 @@ def make_factor_tasks(
     hidden_layer_sizes=(300, 300, 300, 300),
     weight_std=1.0,
     standardize_factors=True,
+    factor_subsets=None,
     random_state=None,
 ):
     """Regression targets from randomly initialised tanh MLPs of the factors (Section 3.1).
@@ -76,6 +94,11 @@ def make_factor_tasks(
         Standardise each factor column to zero mean and unit variance (over the given rows)
         before applying the networks, so every factor has comparable influence. Pass False and
         standardise yourself to get identical targets for different row subsets.
+    factor_subsets : sequence of sequences of int or None, default=None
+        The factor columns each task depends on (the study's Appendix H: a random subset
+        per task, or disjoint halves); task ``i``'s network reads only
+        ``factors[:, factor_subsets[i]]``. None: every task depends on all factors (the
+        networks then are the same as without this option).
     random_state : int, Generator or None, default=None
 
     Returns
@@ -92,6 +115,8 @@ def make_factor_tasks(
     (100, 3)
     >>> bool(np.allclose(Y, make_factor_tasks(Z, n_tasks=3, random_state=0)))
     True
+    >>> make_factor_tasks(Z, n_tasks=2, factor_subsets=[[0, 1], [2, 3, 4]]).shape
+    (100, 2)
     """
     Z = np.asarray(factors, dtype=np.float64)
     if Z.ndim == 1:
@@ -109,11 +134,12 @@ def make_factor_tasks(
     if standardize_factors:
         sd = Z.std(axis=0)
         Z = (Z - Z.mean(axis=0)) / np.where(sd > 0, sd, 1.0)
+    subsets = _check_factor_subsets(factor_subsets, n_tasks, Z.shape[1])
     rng = _rng(random_state)
     Y = np.empty((Z.shape[0], n_tasks))
     for t in range(n_tasks):
-        h = Z
-        dims = (Z.shape[1],) + sizes + (1,)
+        h = Z if subsets is None else Z[:, subsets[t]]
+        dims = (h.shape[1],) + sizes + (1,)
         for layer, (fan_in, fan_out) in enumerate(zip(dims[:-1], dims[1:])):
             std = weight_std if weight_std is not None else 1.0 / np.sqrt(fan_in)
             W = rng.normal(0.0, std, size=(fan_in, fan_out))

@@ -111,3 +111,31 @@ def test_mixed_factors_recoverable_but_mixed():
     assert knn.score(X[1500:], values[1500:]) > 0.8
     with pytest.raises(ValueError, match="n_levels"):
         make_mixed_factors(10, n_levels=1)
+
+
+def test_factor_tasks_on_factor_subsets():
+    rng = np.random.default_rng(0)
+    Z = rng.normal(size=(40, 4))
+    kw = dict(n_tasks=2, hidden_layer_sizes=(8,), standardize_factors=False, random_state=0)
+    subsets = [[0, 1], [3]]
+    Y = make_factor_tasks(Z, factor_subsets=subsets, **kw)
+    Z2 = Z.copy()
+    Z2[:, 2:] = rng.normal(size=(40, 2))  # task 0 does not read factors 2 and 3
+    Y2 = make_factor_tasks(Z2, factor_subsets=subsets, **kw)
+    np.testing.assert_array_equal(Y[:, 0], Y2[:, 0])
+    assert not np.allclose(Y[:, 1], Y2[:, 1])  # task 1 reads factor 3
+    Z3 = Z.copy()
+    Z3[:, 0] += 1.0
+    assert not np.allclose(make_factor_tasks(Z3, factor_subsets=subsets, **kw)[:, 0], Y[:, 0])
+    # None and "every task on all factors" are the same tasks
+    np.testing.assert_array_equal(
+        make_factor_tasks(Z, **kw), make_factor_tasks(Z, factor_subsets=[range(4)] * 2, **kw)
+    )
+    for bad, match in (
+        ([[0]], "1 entries for 2 tasks"),
+        ([[0], []], r"factor_subsets\[1\] must be a non-empty"),
+        ([[0], [4]], r"factor_subsets\[1\] = \[4\] must hold distinct indices in \[0, 4\)"),
+        ([[0, 0], [1]], r"factor_subsets\[0\]"),
+    ):
+        with pytest.raises(ValueError, match=match):
+            make_factor_tasks(Z, factor_subsets=bad, **kw)
