@@ -77,3 +77,16 @@ def test_hypernet_selection_grid_metric_and_split():
     # pooled over rows and target columns, not a mean of per-task MSEs
     tasks = [(None, np.zeros(1)), (None, np.zeros(3))]
     assert hypernet.pooled_mse([np.ones(1), np.zeros(3)], tasks) == 0.25
+
+
+def test_sve_new_tasks_smoke_run_reports_every_model_and_the_time_ratio(capsys):
+    import sve_new_tasks
+
+    base, held = sve_new_tasks.held_out_indices([5, 1, 4, 2, 3, 9], list("abcdef"), 2, 4, 0)
+    assert sorted(base + held) == list(range(6)) and len(held) == 2
+    summary = sve_new_tasks.main(["--smoke"])
+    models = summary["models"]
+    assert {"add_tasks", "sve_alone", "lr", "base_fit"} <= set(models)
+    assert 0 < models["add_tasks"]["time_ratio_vs_base_fit"]
+    assert set(models["add_tasks"]["wins_losses"]) == {"sve_alone", "lr"}
+    assert '"kind": "dataset"' in capsys.readouterr().out
