@@ -209,7 +209,8 @@ def _encode_columns(plan, X, frame):
             blocks.append(col.to_numpy(dtype=np.float64, na_value=np.nan).reshape(n, 1))
             continue
         levels = plan.categorical[j]
-        codes = pd.Categorical(col.to_numpy(dtype=object), categories=levels).codes
+        # position of every value among the fitted levels; -1 for a missing or unseen one
+        codes = pd.Index(levels, dtype=object).get_indexer(col.to_numpy(dtype=object))
         if plan.onehot[j]:
             block = (codes[:, None] == np.arange(len(levels))[None, :]).astype(np.float64)
         else:  # ordinal code; an unseen level is -1, below every seen one

@@ -8,14 +8,21 @@ equation maps to code.
 
 from __future__ import annotations
 
+import contextlib
+import copy
+import dataclasses
 import math
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from sklearn.base import clone
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from skmtl._selection import TaskSnapshots
+from skmtl._training import train_net
 from skmtl.base import MultiTaskClassifier, training_parameters
 from skmtl.interpret import sve as _interp
 from skmtl.nn.attention import ALPHA_MAX, ALPHA_MIN
@@ -25,6 +32,7 @@ from skmtl.nn.sve import (
     SharedVariableEmbeddingEnsemble,
     SharedVariableEmbeddingNet,
 )
+from skmtl.tasks import TaskSpec, as_tasks
 
 __all__ = ["SharedVariableEmbeddingClassifier", "PRESETS", "training_budget"]
 
@@ -473,8 +481,8 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         module = self._described_module()
         with torch.no_grad():
             F, W = module.processed_embeddings()
-            Z = module.input_embeddings.detach()
-            Zo = module.output_embeddings.detach()
+            Z = module.input_table().detach()
+            Zo = module.output_table().detach()
             F = F.detach().float().cpu().numpy().astype(np.float64)
             Z = Z.float().cpu().numpy().astype(np.float64)
             Zo = Zo.float().cpu().numpy().astype(np.float64)
@@ -496,6 +504,189 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         self.stable_rank_ = module.stable_rank()
         self.concepts_ = None if W is None else self.concepts(self.n_concept_variables)
         self.best_epoch_, self.n_steps_to_best_ = _best_epoch(self.history_)
+
+    # ------------------------------------------------------------ new tasks
+    def add_tasks(self, X, y=None, *, lr=None, max_epochs=None, fine_tune=False, fine_tune_lr=None):
+        """Learn new tasks on the fitted model: new embeddings, the shared network frozen.
+
+        Every new task gets embeddings for its input variables and its classes, drawn as
+        at fit and trained on the new tasks' rows while every other parameter (shared
+        embeddings, attention, encoder, core, decoder, the fitted tasks' embeddings) is
+        frozen, through the same training layer, budget rules (:func:`training_budget`
+        of the new tasks' rows) and selection as :meth:`fit` (``early_stopping``, a
+        validation split of the new tasks' training rows). A small new table thus reuses
+        what the network learned from the fitted tasks. Afterwards ``predict``,
+        ``score``, ``score_tasks`` and the fitted attributes (``n_tasks_``,
+        ``task_names_``, ``task_classes_``, feature names, ``variable_embeddings_``,
+        ``attention_``, ``concepts_``, ...) cover the fitted tasks followed by the new
+        ones. The fitted tasks predict exactly as before, with or without ``fine_tune``.
+
+        Parameters
+        ----------
+        X : list of (X_t, y_t), Tasks, tuple (X, y), list of X_t, or array-like
+            The new tasks, in any form :meth:`fit` takes. Names must differ from the
+            fitted tasks' names; unnamed tasks (default names ``task_0``, ``task_1``,
+            ...) are numbered after the fitted ones (``task_<n_tasks_>``, ...).
+        y : list of array-like or array-like, default=None
+            Targets, when ``X`` holds only features.
+        lr : float, default=None
+            Learning rate of the frozen stage; the estimator's ``lr`` when None.
+        max_epochs : int, default=None
+            Most epochs of each stage; the estimator's ``max_epochs`` when None.
+        fine_tune : bool, default=False
+            After the frozen stage, train every parameter on the new tasks' rows for a
+            second stage at ``fine_tune_lr``; each new task keeps the stage whose
+            validation loss (same validation rows) was lower. The fitted tasks keep the
+            weights they predicted with (per-task snapshots), so they are unaffected.
+        fine_tune_lr : float, default=None
+            Learning rate of the fine-tuning stage; the estimator's ``lr / 10`` when None.
+
+        Returns
+        -------
+        self
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> X1, X2 = rng.normal(size=(120, 3)), rng.normal(size=(60, 2))
+        >>> clf = SharedVariableEmbeddingClassifier(max_epochs=5, random_state=0)
+        >>> clf = clf.fit([(X1, X1[:, 0] > 0)])
+        >>> clf = clf.add_tasks([(X2, X2[:, 1] > 0)])
+        >>> clf.n_tasks_, clf.task_names_, [len(e) for e in clf.variable_embeddings_]
+        (2, ['task_0', 'task_1'], [3, 2])
+        """
+        check_is_fitted(self)
+        self._validate_params()
+        lr, fine_tune_lr = self._check_add_tasks_args(lr, max_epochs, fine_tune, fine_tune_lr)
+        tasks = _named_after(as_tasks(X, y)[0], self.task_names_)
+        new = clone(self)
+        Xs, ys, spec = new._prepare_tasks(tasks, warm=False)  # validated, encoded, scaled
+        n_old, module = self.n_tasks_, self.module_
+        added = module.add_tasks(spec.n_features, spec.n_outputs, self._embedding_std())
+        full = _joined_spec(self.spec_, spec)
+        data = (
+            [np.zeros((0, w), np.float32) for w in self.n_features_per_task_] + Xs,
+            [np.zeros(0, dtype=ys[0].dtype) for _ in range(n_old)] + ys,
+        )
+        config = dataclasses.replace(
+            self._training_config(),
+            random_state=int(check_random_state(self.random_state).randint(2**31 - 1)),
+            max_epochs=max_epochs or self.max_epochs,
+            lr=lr,
+        )
+        with _trained_only(module, added):
+            net = self._train_added(config, data, full)
+        stage1 = _checkpoint(net)
+        _compose_selected(module, stage1, range(n_old, full.n_tasks))
+        stages = [(stage1, _state_copy(module))]
+        if fine_tune:
+            net = self._train_added(dataclasses.replace(config, lr=fine_tune_lr), data, full, net)
+            stages.append((_checkpoint(net), _state_copy(module)))
+        self._extend_fitted(new, full, net)
+        self._select_added(n_old, stages)
+        self._on_fitted()
+        return self
+
+    def _check_add_tasks_args(self, lr, max_epochs, fine_tune, fine_tune_lr):
+        """Validate add_tasks' own arguments; return both stages' learning rates."""
+        if not isinstance(fine_tune, (bool, np.bool_)):
+            raise TypeError(f"fine_tune must be True or False, got {fine_tune!r}.")
+        if max_epochs is not None and not (isinstance(max_epochs, Integral) and max_epochs >= 1):
+            raise ValueError(f"max_epochs must be a positive int or None, got {max_epochs!r}.")
+        rates = []
+        for name, value, default in [
+            ("lr", lr, self.lr),
+            ("fine_tune_lr", fine_tune_lr, self.lr / 10),
+        ]:
+            if value is not None and (not isinstance(value, Real) or not value > 0):
+                raise ValueError(f"{name} must be a positive float or None, got {value!r}.")
+            rates.append(default if value is None else float(value))
+        return rates
+
+    def _train_added(self, config, data, spec, net=None):
+        """One add_tasks stage: the training layer on the new tasks' rows (old ones empty)."""
+
+        def budget(sizes):  # "auto" step sizes from the new tasks' training rows only
+            new = training_budget(
+                [n for n in sizes if n > 0],
+                batching=self.batching,
+                batch_size=self.batch_size,
+                tasks_per_step=self.tasks_per_step,
+                steps_per_epoch=self.steps_per_epoch,
+            )
+            self.add_tasks_budget_ = new
+            return {**new, "eval_batch_size": self._eval_batch_size()}
+
+        return train_net(
+            config,
+            *data,
+            callbacks=lambda has_valid: self._callbacks(spec, has_valid),
+            build=lambda: (self.module_, self._build_criterion(spec)),
+            net_class=self._net_class,
+            net=net,
+            budget=budget,
+        )
+
+    def _extend_fitted(self, new, spec, net):
+        """Append the new tasks' fitted attributes (from ``new``, fitted on them) to ours."""
+        for name in (
+            "task_names_",
+            "n_features_per_task_",
+            "feature_names_per_task_",
+            "task_feature_names_in_",
+            "task_n_features_in_",
+            "input_mean_",
+            "input_scale_",
+            "task_classes_",
+        ):
+            setattr(self, name, list(getattr(self, name)) + list(getattr(new, name)))
+        self.n_tasks_ = spec.n_tasks
+        self.classes_ = self.task_classes_
+        encoder = copy.copy(self.input_encoder_)
+        encoder.plans_ = encoder.plans_ + new.input_encoder_.plans_
+        encoder.feature_names_out_ = (
+            encoder.feature_names_out_ + new.input_encoder_.feature_names_out_
+        )
+        encoder.n_tasks_ = spec.n_tasks
+        self.input_encoder_ = encoder
+        for attr in ("n_features_in_", "feature_names_in_"):
+            if hasattr(self, attr) and not hasattr(new, attr):
+                delattr(self, attr)
+            elif hasattr(self, attr) and not np.array_equal(
+                getattr(self, attr), getattr(new, attr)
+            ):
+                delattr(self, attr)
+        self.spec_ = spec
+        self.net_ = net
+        self.add_tasks_history_ = net.history
+
+    def _select_added(self, n_old, stages):
+        """Weights every task predicts with after add_tasks (old tasks: as before)."""
+        old = self._task_snapshots
+        frozen_state = stages[0][1]
+        if old is None and len(stages) == 1:
+            return  # the module holds every task's weights: old ones untouched, new composed
+        key = max([len(self.history_), *([] if old is None else old.snapshots)]) + 1
+        if old is None:
+            old = TaskSnapshots(np.full(n_old, key), {key: frozen_state})
+            key += 1
+        snapshots = {e: {**frozen_state, **s} for e, s in old.snapshots.items()}
+        best = np.concatenate([old.best_epoch, np.full(self.n_tasks_ - n_old, old.default_epoch)])
+        if len(stages) > 1:
+            (first, _), (second, tuned_state) = stages
+            better = _improved(first, second, self.n_tasks_)
+            epochs = _stage_epochs(second, self.n_tasks_)
+            for t in range(n_old, self.n_tasks_):
+                if better[t]:
+                    best[t] = key + epochs[t]
+                    snap = tuned_state if second is None else second.snapshots_[epochs[t]]
+                    snapshots[key + epochs[t]] = snap
+        used = set(best.tolist())
+        snaps = TaskSnapshots(best, {e: s for e, s in snapshots.items() if e in used})
+        self._task_snapshots = snaps
+        self.task_best_epoch_ = snaps.best_epoch
+        self.module_.load_state_dict(snaps.snapshots[snaps.default_epoch])
 
     # ------------------------------------------------------------- analysis
     def _check_shared(self, what):
@@ -624,3 +815,94 @@ def _best_epoch(history):
     if best is None:
         return len(history), total
     return best, steps
+
+
+def _named_after(tasks, fitted):
+    """``tasks`` with default names numbered after the fitted tasks; names checked."""
+    names = list(tasks.names)
+    if names == [f"task_{i}" for i in range(len(names))]:
+        names = [f"task_{len(fitted) + i}" for i in range(len(names))]
+    clash = [n for n in names if n in fitted]
+    if clash:
+        raise ValueError(
+            f"add_tasks: the new task name(s) {clash} are already fitted tasks "
+            f"({list(fitted)}); give the new tasks other names, e.g. Tasks(..., names=[...])."
+        )
+    renamed = copy.copy(tasks)
+    renamed.names = names
+    return renamed
+
+
+def _joined_spec(old, new):
+    """The :class:`~skmtl.tasks.TaskSpec` of the fitted tasks followed by new ones."""
+    both = old.metadata is not None and new.metadata is not None
+    return TaskSpec(
+        n_tasks=old.n_tasks + new.n_tasks,
+        task_names=[*old.task_names, *new.task_names],
+        n_features=[*old.n_features, *new.n_features],
+        feature_names=[*old.feature_names, *new.feature_names],
+        n_outputs=[*old.n_outputs, *new.n_outputs],
+        metadata=np.vstack([old.metadata, new.metadata]) if both else None,
+        metadata_names=list(old.metadata_names) if both else [],
+    )
+
+
+@contextlib.contextmanager
+def _trained_only(module, params):
+    """Freeze every parameter of ``module`` but ``params`` (restored on exit).
+
+    A frozen parameter gets no gradient, so the optimizer (Adam, weight decay included)
+    leaves it exactly as it is.
+    """
+    keep = {id(p) for p in params}
+    frozen = [p for p in module.parameters() if id(p) not in keep and p.requires_grad]
+    for p in frozen:
+        p.requires_grad_(False)
+    try:
+        yield
+    finally:
+        for p in frozen:
+            p.requires_grad_(True)
+
+
+def _checkpoint(net):
+    """The per-task checkpoint callback of a trained net (None without per-task selection)."""
+    cb = dict(net.callbacks_).get("per_task_checkpoint")
+    return None if cb is None or cb.best_epoch_ is None or not cb.snapshots_ else cb
+
+
+def _state_copy(module):
+    return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+
+def _compose_selected(module, checkpoint, tasks):
+    """Give each of ``tasks`` its own rows from its best epoch's snapshot.
+
+    With the shared network frozen, a task's embedding rows get gradients from its own rows
+    only (Adam is element-wise), so the composed state predicts every task exactly as the
+    snapshot of its best epoch would.
+    """
+    if checkpoint is None:
+        return
+    state = _state_copy(module)
+    for t in tasks:
+        epoch = int(checkpoint.best_epoch_[t])
+        if epoch == 0:  # never improved (no validation rows): keep the last weights
+            continue
+        for key, rows in module.embedding_rows(t).items():
+            state[key][rows] = checkpoint.snapshots_[epoch][key][rows]
+    module.load_state_dict(state)
+
+
+def _improved(first, second, n_tasks):
+    """Per task: whether the fine-tuning stage's best validation loss beat the frozen one's."""
+    if first is None or second is None:
+        return np.ones(n_tasks, dtype=bool)  # no per-task losses: the last stage is kept
+    return np.asarray(second.best_loss_) < np.asarray(first.best_loss_)
+
+
+def _stage_epochs(checkpoint, n_tasks):
+    """Every task's best epoch in a stage (0: the stage's last weights)."""
+    if checkpoint is None:
+        return np.zeros(n_tasks, dtype=int)
+    return np.asarray(checkpoint.best_epoch_, dtype=int)

@@ -162,3 +162,16 @@ def test_disentangle_scripts_smoke(tmp_path, capsys, one_torch_thread):
     assert rows[2]["mig"] > 0.5 and rows[2]["dci_disentanglement_dlib"] > 0.5
     reps.report([str(out)])
     assert "| ground-truth |" in capsys.readouterr().out
+
+
+def test_sve_new_tasks_smoke_run_reports_every_model_and_the_time_ratio(capsys):
+    import sve_new_tasks
+
+    base, held = sve_new_tasks.held_out_indices([5, 1, 4, 2, 3, 9], list("abcdef"), 2, 4, 0)
+    assert sorted(base + held) == list(range(6)) and len(held) == 2
+    summary = sve_new_tasks.main(["--smoke"])
+    models = summary["models"]
+    assert {"add_tasks", "sve_alone", "lr", "base_fit"} <= set(models)
+    assert 0 < models["add_tasks"]["time_ratio_vs_base_fit"]
+    assert set(models["add_tasks"]["wins_losses"]) == {"sve_alone", "lr"}
+    assert '"kind": "dataset"' in capsys.readouterr().out

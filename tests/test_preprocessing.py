@@ -25,3 +25,26 @@ def test_in_pipeline_with_cross_validation(rng):
     assert scores.shape == (3,) and scores.mean() > 0.85
     pipe.fit(T)
     assert [p.shape for p in pipe.predict([X1, X2])] == [(60,), (45,)]
+
+
+def test_unseen_levels_map_as_documented_without_warning():
+    import warnings
+
+    import pandas as pd
+
+    from skmtl.preprocessing import TaskInputEncoder
+
+    train = pd.DataFrame(
+        {"color": ["red", "green", "red", "blue"], "grade": list("abcdefghijkl")[:4]}
+    )
+    enc = TaskInputEncoder(max_onehot=3).fit([(train, [0, 1, 0, 1])])
+    enc_ordinal = TaskInputEncoder(max_onehot=2).fit([(train, [0, 1, 0, 1])])
+    test = pd.DataFrame({"color": ["green", "purple"], "grade": ["b", "z"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the Pandas4Warning of unseen levels included
+        onehot = enc.transform([test]).Xs[0]
+        ordinal = enc_ordinal.transform([test]).Xs[0]
+    assert enc.feature_names_out_[0] == ["color=blue", "color=green", "color=red", "grade"]
+    # one-hot: an unseen level is all zeros; ordinal: code -1, below every seen level
+    assert onehot.tolist() == [[0.0, 1.0, 0.0, 1.0], [0.0, 0.0, 0.0, -1.0]]
+    assert ordinal.tolist() == [[1.0, 1.0], [-1.0, -1.0]]

@@ -45,6 +45,7 @@ SVE_TESTS = (
     "tests/nn/test_sve_pooling.py",
 )
 REPR_TESTS = ("tests/nn/test_autoencoders.py", "tests/test_representations.py")
+ADD_TASKS_TESTS = ("tests/test_sve_add_tasks.py",)
 # the whole suite (as pytest's default testpaths), its hypernetwork tests first so that -x
 # stops early when they catch the change
 WHOLE_SUITE = ("tests/test_hypernet.py", "tests/nn/test_hypernet_module.py", "tests", "skmtl")
@@ -210,6 +211,27 @@ MUTATIONS = [
         "pooled = pooled / mask.sum(1, keepdim=True).clamp_min(1).to(h.dtype)",
         "pooled = pooled / F",
         SVE_TESTS,
+    ),
+    Mutation(
+        "sve-add-tasks-core-not-frozen",
+        "skmtl/sve.py",
+        "keep = {id(p) for p in params}",
+        "keep = {id(p) for p in module.parameters()}",
+        ADD_TASKS_TESTS,
+    ),
+    Mutation(
+        "sve-add-tasks-every-task-gets-task-0-epoch",
+        "skmtl/sve.py",
+        "epoch = int(checkpoint.best_epoch_[t])",
+        "epoch = int(checkpoint.best_epoch_[0])",
+        ADD_TASKS_TESTS,
+    ),
+    Mutation(
+        "sve-add-tasks-old-snapshots-overwritten",
+        "skmtl/sve.py",
+        "snapshots = {e: {**frozen_state, **s} for e, s in old.snapshots.items()}",
+        "snapshots = {e: {**s, **frozen_state} for e, s in old.snapshots.items()}",
+        ADD_TASKS_TESTS,
     ),
     # --- hard sharing and losses
     Mutation(

@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, column_or_1d
 
 from skmtl.base import MultiTaskEstimator
 from skmtl.preprocessing import TaskInputEncoder
@@ -141,6 +141,8 @@ class _PerTaskMixin:
         out = Parallel(n_jobs=self.n_jobs)(
             delayed(_predict_one)(est, method, Xt) for est, Xt in zip(self.estimators_, Xs)
         )
+        if method == "predict" and self._is_clf:  # labels as (n,), also from (n, 1) (CatBoost)
+            out = [column_or_1d(p, warn=False) for p in out]
         return self._format(list(out), single)
 
     def predict(self, X):

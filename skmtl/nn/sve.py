@@ -42,14 +42,18 @@ from skmtl.nn.regularizers import REGULARIZERS, stable_rank
 __all__ = ["SharedVariableEmbeddingNet", "SharedVariableEmbeddingEnsemble", "EnsembleCriterion"]
 
 
-def _check_arguments(
-    n_features, n_outputs, n_encoder_layers, n_decoder_layers, aggregation, regularizers, n_shared
-):
-    """Raise ValueError naming the first bad argument of :class:`SharedVariableEmbeddingNet`."""
+def _check_task_sizes(n_features, n_outputs):
     if len(n_features) != len(n_outputs) or not n_features:
         raise ValueError("n_features and n_outputs must be non-empty and of equal length.")
     if min(n_features) < 1 or min(n_outputs) < 1:
         raise ValueError("every task needs at least one input and one output variable.")
+
+
+def _check_arguments(
+    n_features, n_outputs, n_encoder_layers, n_decoder_layers, aggregation, regularizers, n_shared
+):
+    """Raise ValueError naming the first bad argument of :class:`SharedVariableEmbeddingNet`."""
+    _check_task_sizes(n_features, n_outputs)
     for name, n in [("n_encoder_layers", n_encoder_layers), ("n_decoder_layers", n_decoder_layers)]:
         if n < 1:
             raise ValueError(f"{name} must be >= 1, got {n}.")
@@ -148,27 +152,40 @@ class SharedVariableEmbeddingNet(nn.Module):
             regularizers, n_shared,
         )  # fmt: skip
 
-        self.n_tasks = len(n_features)
-        self.n_features = n_features
-        self.n_outputs = n_outputs
-        self.embedding_dim = C = int(embedding_dim)
-        self.hidden_dim = H = int(hidden_dim)
+        self.embedding_dim = int(embedding_dim)
+        self.hidden_dim = int(hidden_dim)
         self.n_shared = None if n_shared is None else int(n_shared)
         self.aggregation = aggregation
         self.regularizers = {k: float(v) for k, v in regularizers.items() if v}
+        self._set_task_sizes(n_features, n_outputs)
+        self._build_embeddings(float(embedding_std), attention, alpha, learn_alpha, entmax_n_iter)
+        self._build_layers(n_encoder_layers, n_core_layers, n_decoder_layers, dropout)
+
+    def _set_task_sizes(self, n_features, n_outputs):
+        """Task counts and the row offsets of every task in the embedding tables."""
+        self.n_tasks = len(n_features)
+        self.n_features = list(n_features)
+        self.n_outputs = list(n_outputs)
         self.max_outputs = max(n_outputs)
 
         def offsets(sizes):
             return torch.tensor([0, *torch.tensor(sizes).cumsum(0).tolist()[:-1]])
 
-        self.register_buffer("in_offset", offsets(n_features), persistent=False)
-        self.register_buffer("out_offset", offsets(n_outputs), persistent=False)
-        self.register_buffer("n_features_t", torch.tensor(n_features), persistent=False)
-        self.register_buffer("n_outputs_t", torch.tensor(n_outputs), persistent=False)
+        device = self.in_offset.device if hasattr(self, "in_offset") else None
+        for name, value in [
+            ("in_offset", offsets(self.n_features)),
+            ("out_offset", offsets(self.n_outputs)),
+            ("n_features_t", torch.tensor(self.n_features)),
+            ("n_outputs_t", torch.tensor(self.n_outputs)),
+        ]:
+            value = value if device is None else value.to(device)
+            self.register_buffer(name, value, persistent=False)
 
-        std = float(embedding_std)
-        self.input_embeddings = nn.Parameter(torch.randn(sum(n_features), C) * std)
-        self.output_embeddings = nn.Parameter(torch.randn(sum(n_outputs), C) * std)
+    def _build_embeddings(self, std, attention, alpha, learn_alpha, entmax_n_iter):
+        """Input, output and shared embedding tables (drawn in this order) and the attention."""
+        C = self.embedding_dim
+        self.input_embeddings = nn.Parameter(torch.randn(sum(self.n_features), C) * std)
+        self.output_embeddings = nn.Parameter(torch.randn(sum(self.n_outputs), C) * std)
         if self.n_shared is not None:
             self.shared_embeddings = nn.Parameter(torch.randn(self.n_shared, C) * std)
             self.attention = SharedEmbeddingAttention(
@@ -177,7 +194,14 @@ class SharedVariableEmbeddingNet(nn.Module):
         else:
             self.shared_embeddings = None
             self.attention = None
+        # tasks appended after construction (add_tasks): one parameter per block of tasks
+        self.added_input_embeddings = nn.ParameterList()
+        self.added_output_embeddings = nn.ParameterList()
+        self.added_blocks = []  # first task of every added block
 
+    def _build_layers(self, n_encoder_layers, n_core_layers, n_decoder_layers, dropout):
+        """Encoder ``f``, core ``g1`` and decoder ``g2`` (created in this order)."""
+        H, C = self.hidden_dim, self.embedding_dim
         # f: value -> H, FiLM on the (processed) variable embedding, dropout, FiLM res-blocks
         self.value_in = nn.Linear(1, H)
         # zero bias: at initialisation every variable encodes to w * x_i, so the pooled
@@ -191,6 +215,91 @@ class SharedVariableEmbeddingNet(nn.Module):
         self.decoder = FiLMStack(H, C, n_decoder_layers - 1, dropout)
         self.output_dropout = nn.Dropout(dropout)
         self.output_layer = FiLMOutput(H, C)
+
+    # ------------------------------------------------------------------ new tasks
+    def _added(self):
+        """``(input blocks, output blocks, first task of every block)`` of added tasks."""
+        blocks = getattr(self, "added_blocks", [])  # absent in models pickled before add_tasks
+        if not blocks:
+            return [], [], []
+        return list(self.added_input_embeddings), list(self.added_output_embeddings), blocks
+
+    def input_table(self) -> torch.Tensor:
+        """Every task's input-variable embeddings, one row per (task, variable), (N, C)."""
+        added = self._added()[0]
+        return torch.cat([self.input_embeddings, *added]) if added else self.input_embeddings
+
+    def output_table(self) -> torch.Tensor:
+        """Every task's target (class) embeddings, one row per (task, class), (K, C)."""
+        added = self._added()[1]
+        return torch.cat([self.output_embeddings, *added]) if added else self.output_embeddings
+
+    def add_tasks(self, n_features, n_outputs, embedding_std=1.0):
+        """Append tasks: their variable and class embeddings, as one new parameter each.
+
+        The new embeddings are drawn from ``N(0, embedding_std^2)`` (input table first,
+        then output table, as at construction) and held by new parameters, so every
+        existing parameter keeps its tensor and can be frozen while they train.
+
+        Parameters
+        ----------
+        n_features, n_outputs : sequence of int
+            Input variables and output variables (classes) of every new task.
+        embedding_std : float, default=1.0
+
+        Returns
+        -------
+        list of nn.Parameter
+            The new input and output embedding blocks.
+
+        Examples
+        --------
+        >>> net = SharedVariableEmbeddingNet([3], [2], embedding_dim=4, n_shared=2,
+        ...                                  hidden_dim=8, n_encoder_layers=1,
+        ...                                  n_core_layers=1, n_decoder_layers=1)
+        >>> [tuple(p.shape) for p in net.add_tasks([2, 4], [3, 2])]
+        [(6, 4), (5, 4)]
+        >>> net.n_tasks, tuple(net.input_table().shape), tuple(net.output_table().shape)
+        (3, (9, 4), (7, 4))
+        """
+        n_features = [int(n) for n in n_features]
+        n_outputs = [int(n) for n in n_outputs]
+        _check_task_sizes(n_features, n_outputs)
+        if not hasattr(self, "added_blocks"):  # a model pickled before add_tasks existed
+            self.added_input_embeddings = nn.ParameterList()
+            self.added_output_embeddings = nn.ParameterList()
+            self.added_blocks = []
+        ref = self.input_embeddings
+        new = [
+            nn.Parameter(torch.randn(sum(n), self.embedding_dim, device=ref.device) * embedding_std)
+            for n in (n_features, n_outputs)
+        ]
+        self.added_input_embeddings.append(new[0])
+        self.added_output_embeddings.append(new[1])
+        self.added_blocks.append(self.n_tasks)
+        self._set_task_sizes(self.n_features + n_features, self.n_outputs + n_outputs)
+        return new
+
+    def embedding_rows(self, task: int) -> dict:
+        """Where task ``task``'s own embeddings live: ``{state_dict key: row slice}``.
+
+        Its input-variable rows and its class rows; every other parameter is shared by
+        all tasks.
+        """
+        ins, outs, blocks = self._added()
+        names = ["input_embeddings", "output_embeddings"]
+        in_start, out_start = 0, 0
+        block = next((k for k in range(len(blocks) - 1, -1, -1) if task >= blocks[k]), None)
+        if block is not None:
+            names = [f"added_input_embeddings.{block}", f"added_output_embeddings.{block}"]
+            in_start = int(self.in_offset[blocks[block]])
+            out_start = int(self.out_offset[blocks[block]])
+        i0 = int(self.in_offset[task]) - in_start
+        o0 = int(self.out_offset[task]) - out_start
+        return {
+            names[0]: slice(i0, i0 + self.n_features[task]),
+            names[1]: slice(o0, o0 + self.n_outputs[task]),
+        }
 
     # ------------------------------------------------------------------ embeddings
     def processed_embeddings(self, index: torch.Tensor | None = None):
@@ -208,7 +317,7 @@ class SharedVariableEmbeddingNet(nn.Module):
         weights : Tensor (N, D) or None
             Attention of each variable over the shared base.
         """
-        Z = self.input_embeddings if index is None else self.input_embeddings[index]
+        Z = self.input_table() if index is None else self.input_table()[index]
         if self.attention is None:
             return Z, None
         return self.attention(Z, self.shared_embeddings)
@@ -303,7 +412,7 @@ class SharedVariableEmbeddingNet(nn.Module):
 
     def _target_scores(self, h, uniq, inv):
         """``g2`` on codes ``h`` (..., H) for the target variables ``uniq[inv]`` (...)."""
-        emb = self.output_embeddings[uniq]
+        emb = self.output_table()[uniq]
         h = self.output_dropout(self.decoder(h, self.decoder.film_params(emb), inv))
         gamma, beta = self.output_layer.film.params(emb)
         gamma, beta = take_rows(gamma, inv), take_rows(beta, inv)
@@ -367,6 +476,27 @@ class SharedVariableEmbeddingEnsemble(nn.Module):
         self.members = nn.ModuleList(
             SharedVariableEmbeddingNet(*args, **kwargs) for _ in range(int(n_members))
         )
+
+    def add_tasks(self, n_features, n_outputs, embedding_std=1.0):
+        """Append tasks to every member (see :meth:`SharedVariableEmbeddingNet.add_tasks`).
+
+        Examples
+        --------
+        >>> net = SharedVariableEmbeddingEnsemble(2, [3], [2], embedding_dim=4, n_shared=2,
+        ...                                       hidden_dim=8, n_encoder_layers=1,
+        ...                                       n_core_layers=1, n_decoder_layers=1)
+        >>> len(net.add_tasks([2], [2])), net.members[1].n_tasks
+        (4, 2)
+        """
+        return [p for m in self.members for p in m.add_tasks(n_features, n_outputs, embedding_std)]
+
+    def embedding_rows(self, task):
+        """Every member's rows of task ``task`` (keys prefixed ``members.<i>.``)."""
+        return {
+            f"members.{i}.{key}": rows
+            for i, m in enumerate(self.members)
+            for key, rows in m.embedding_rows(task).items()
+        }
 
     def forward(self, X, task, mask):
         outs, penalties = zip(*(member(X, task, mask) for member in self.members))

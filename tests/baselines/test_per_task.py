@@ -35,3 +35,23 @@ def test_errors_name_the_task(rng):
     clf = PerTaskClassifier().fit([(X, [0, 1] * 5)])
     with pytest.raises(ValueError, match="X has 3 features, but PerTaskClassifier is expecting 2"):
         clf.predict(rng.normal(size=(4, 3)))
+
+
+class _ColumnLabels(LogisticRegression):
+    """A classifier that predicts labels as an (n, 1) column, as CatBoost does."""
+
+    def predict(self, X):
+        return super().predict(X).reshape(-1, 1)
+
+
+def test_column_predictions_are_flattened_and_scored_per_row(rng):
+    X = rng.normal(size=(60, 2))
+    y = np.where(X[:, 0] > 0, 2, 0)
+    tasks = [(X, y), (X[:40], np.where(X[:40, 1] > 0, "b", "a"))]
+    clf = PerTaskClassifier(_ColumnLabels()).fit(tasks)
+    preds = clf.predict([X, X[:40]])
+    assert [p.shape for p in preds] == [(60,), (40,)]
+    plain = PerTaskClassifier(LogisticRegression()).fit(tasks)
+    expected = [np.mean(p == t[1]) for p, t in zip(plain.predict([X, X[:40]]), tasks)]
+    assert np.allclose(clf.score_tasks(tasks), expected)
+    assert clf.score_tasks(tasks)[0] > 0.9  # broadcast (60, 1) == (60,) would give ~0.5
