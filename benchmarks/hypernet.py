@@ -20,7 +20,8 @@ rate (the paper's grid ``--lrs``) and, for the hypernetwork, the feature-extract
 (``--select-seeds``, seeds 1000, 1001, ...; not evaluation seeds), with and without
 metadata independently.
 
-Full run (the design; see the docs for its measured cost)::
+Full run (the design; docs/benchmarks/hypernet.md gives its cost projected from measured
+CPU seconds, about 62 minutes on 2 dedicated cores, and the reduced run that was made)::
 
     OMP_NUM_THREADS=1 python benchmarks/hypernet.py --out hn.jsonl --plot hn.png
 

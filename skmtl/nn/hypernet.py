@@ -377,7 +377,16 @@ class MultiTaskHypernetwork(nn.Module):
         self.input_bias = nn.Parameter(bias)
 
     def n_trainable(self) -> int:
-        """Trainable parameters, without the zero padding of the per-task input layers."""
+        """Trainable parameters, without the zero padding of the per-task input layers.
+
+        Examples
+        --------
+        >>> net = MultiTaskHypernetwork(n_tasks=2, n_features=3, n_outputs=1,
+        ...                             hidden_layer_sizes=(4,), task_input_widths=[1, 3])
+        >>> padded = sum(p.numel() for p in net.parameters())
+        >>> padded - net.n_trainable()  # task 0's two padded input rows of width 3
+        6
+        """
         n = sum(p.numel() for p in self.parameters() if p.requires_grad)
         if self.task_input_widths is not None:
             n -= sum(self.n_features - w for w in self.task_input_widths) * self.input_bias.shape[1]
