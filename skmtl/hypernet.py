@@ -27,7 +27,7 @@ class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
 
     Tasks of different widths (numbers of columns) get a per-task input layer (a
     task-specific linear map into one shared width, then the generated network; not in
-    the paper; ``task_input``); such a model cannot generate a network for a new task
+    the paper; ``input_layer``); such a model cannot generate a network for a new task
     (``predict_new_task``).
 
     A shared hypernetwork maps each task's learned embedding ``e_t`` (``embedding_dim``
@@ -61,18 +61,21 @@ class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
         task. See :class:`skmtl.baselines.pooled.PooledScalingMixin`. Tasks of different
         widths have no common columns to pool: their inputs are then standardised per
         task (targets still pooled).
-    task_input : {"auto", "per_task", "shared"}, default="auto"
+    input_layer : {"auto", "per_task", "shared"}, default="auto"
         ``"per_task"``: every task's rows first pass through the task's own linear layer
-        (``n_features_t -> task_input_dim``), then through the generated target network.
+        (``n_features_t -> input_layer_dim``), then through the generated target network.
         ``"shared"``: the paper's model, every task in one feature space (tasks of
         different widths are refused). ``"auto"``: ``"per_task"`` when the tasks differ
         in width, else ``"shared"`` (equal widths fit exactly as before).
-    task_input_dim : int or None, default=None
+    input_layer_dim : int or None, default=None
         Output width of the per-task input layers (``None``: the widest task's width)."""
         + _TRAINING_DOC
         + """
     Attributes
     ----------
+    input_layer_ : {"shared", "per_task"}
+        The input layer fitted (``input_layer`` with ``"auto"`` resolved), as in
+        :class:`~skmtl.HierarchicalIBClassifier`.
     task_embeddings_ : ndarray of shape (n_tasks, embedding_dim)
         The learned task embeddings (``(n_tasks, 0)`` with ``use_embeddings=False``).
     metadata_scaler_ : sklearn.preprocessing.StandardScaler or None
@@ -82,7 +85,7 @@ class MultiTaskHypernetRegressor(PooledScalingMixin, MultiTaskRegressor):
     n_parameters_ : int
         Trainable parameters (matches
         :func:`skmtl.nn.hypernet.hypernet_parameter_count` for a shared input space; per-task
-        input layers add ``sum_t (n_features_t + 1) * task_input_dim``)
+        input layers add ``sum_t (n_features_t + 1) * input_layer_dim``)
     n_tasks_, task_names_, n_outputs_, input_mean_, input_scale_, target_mean_, \
 target_scale_, net_, module_, history_
         See :class:`skmtl.base.MultiTaskRegressor`.
@@ -110,8 +113,8 @@ target_scale_, net_, module_, history_
         "compress": ["boolean"],
         "use_embeddings": ["boolean"],
         "scaling": [StrOptions({"pooled", "task"})],
-        "task_input": [StrOptions({"auto", "per_task", "shared"})],
-        "task_input_dim": [Interval(Integral, 1, None, closed="left"), None],
+        "input_layer": [StrOptions({"auto", "per_task", "shared"})],
+        "input_layer_dim": [Interval(Integral, 1, None, closed="left"), None],
     }
 
     _uses_metadata = True
@@ -127,8 +130,8 @@ target_scale_, net_, module_, history_
         compress=True,
         use_embeddings=True,
         scaling="pooled",
-        task_input="auto",
-        task_input_dim=None,
+        input_layer="auto",
+        input_layer_dim=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.embedding_dim = embedding_dim
@@ -137,15 +140,15 @@ target_scale_, net_, module_, history_
         self.compress = compress
         self.use_embeddings = use_embeddings
         self.scaling = scaling
-        self.task_input = task_input
-        self.task_input_dim = task_input_dim
+        self.input_layer = input_layer
+        self.input_layer_dim = input_layer_dim
 
     @property
     def _require_same_n_features(self):  # read by the base class's fit-time check
-        return self.task_input == "shared"
+        return self.input_layer == "shared"
 
     def _per_task_inputs(self, widths):
-        return self.task_input == "per_task" or len(set(widths)) > 1
+        return self.input_layer == "per_task" or len(set(widths)) > 1
 
     def _fit_input_scaling(self, Xs):
         if self.scaling == "pooled" and self._per_task_inputs([x.shape[1] for x in Xs]):
@@ -179,7 +182,7 @@ target_scale_, net_, module_, history_
             metadata=spec.metadata,
             use_embeddings=self.use_embeddings,
             task_input_widths=list(spec.n_features) if per_task else None,
-            task_input_dim=self.task_input_dim,
+            input_layer_dim=self.input_layer_dim,
         )
 
     def _eval_batch_size(self):
@@ -188,6 +191,7 @@ target_scale_, net_, module_, history_
 
     def _on_fitted(self):
         module = self.module_
+        self.input_layer_ = "shared" if module.task_input_widths is None else "per_task"
         if module.task_embeddings is None:
             self.task_embeddings_ = np.zeros((self.n_tasks_, 0))
         else:
@@ -241,9 +245,9 @@ target_scale_, net_, module_, history_
         if self.module_.input_weight is not None:
             raise ValueError(
                 "predict_new_task needs the paper's shared input space; this model has "
-                "per-task input layers (tasks of different widths, task_input="
-                f"{self.task_input!r}), so a new task has no input layer. Fit with tasks of "
-                "one width and task_input='auto' or 'shared'."
+                "per-task input layers (tasks of different widths, input_layer="
+                f"{self.input_layer!r}), so a new task has no input layer. Fit with tasks of "
+                "one width and input_layer='auto' or 'shared'."
             )
         X = self._check_new_task_X(X)
         if self.module_.metadata is None:

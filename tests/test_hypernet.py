@@ -211,7 +211,7 @@ def test_tasks_of_different_widths_get_per_task_input_layers():
     with pytest.raises(ValueError, match="per-task input layers"):
         est.predict_new_task(Xs[0], [0.0])
     with pytest.raises(ValueError, match="share one feature space"):
-        MultiTaskHypernetRegressor(task_input="shared", max_epochs=1).fit(train)
+        MultiTaskHypernetRegressor(input_layer="shared", max_epochs=1).fit(train)
 
 
 def test_equal_widths_keep_the_shared_model(cubic):
@@ -219,13 +219,15 @@ def test_equal_widths_keep_the_shared_model(cubic):
     kw = dict(FAST, max_epochs=5)
     Xs = [X for X, _ in test]
     auto = MultiTaskHypernetRegressor(**kw).fit(train, metadata=meta)
-    shared = MultiTaskHypernetRegressor(task_input="shared", **kw).fit(train, metadata=meta)
+    shared = MultiTaskHypernetRegressor(input_layer="shared", **kw).fit(train, metadata=meta)
     assert auto.module_.input_weight is None
+    assert auto.input_layer_ == shared.input_layer_ == "shared"
     np.testing.assert_array_equal(
         np.concatenate(auto.predict(Xs)), np.concatenate(shared.predict(Xs))
     )
-    per_task = MultiTaskHypernetRegressor(task_input="per_task", task_input_dim=4, **kw)
+    per_task = MultiTaskHypernetRegressor(input_layer="per_task", input_layer_dim=4, **kw)
     per_task.fit(train, metadata=meta)
     assert tuple(per_task.module_.input_weight.shape) == (8, 1, 4)
+    assert per_task.input_layer_ == "per_task"
     assert per_task.module_.layer_dims[0] == (4, 32)
     assert not np.allclose(np.concatenate(per_task.predict(Xs)), np.concatenate(auto.predict(Xs)))

@@ -255,9 +255,9 @@ class MultiTaskHypernetwork(nn.Module):
     task_input_widths : sequence of int, optional
         Tasks of different widths: task ``t``'s rows (its first ``task_input_widths[t]``
         columns; the rest is zero padding) first go through the task's own linear layer
-        into ``task_input_dim`` values, then through the generated target network (whose
-        input width is then ``task_input_dim``). Not part of the paper.
-    task_input_dim : int, optional
+        into ``input_layer_dim`` values, then through the generated target network (whose
+        input width is then ``input_layer_dim``). Not part of the paper.
+    input_layer_dim : int, optional
         Width of the per-task input layers' output (default: ``n_features``).
 
     Examples
@@ -287,7 +287,7 @@ class MultiTaskHypernetwork(nn.Module):
         embedding_init_var: float = 1.0,
         embedding_init_same: bool = True,
         task_input_widths: Sequence[int] | None = None,
-        task_input_dim: int | None = None,
+        input_layer_dim: int | None = None,
     ):
         super().__init__()
         self.n_tasks = int(n_tasks)
@@ -306,7 +306,7 @@ class MultiTaskHypernetwork(nn.Module):
         self._init_embeddings(embedding_init_var, embedding_init_same)
         self._build_feature_extractor(hyper_width)
         widths = None if task_input_widths is None else [int(w) for w in task_input_widths]
-        d_target = self.n_features if widths is None else int(task_input_dim or max(widths))
+        d_target = self.n_features if widths is None else int(input_layer_dim or max(widths))
         self._build_generators(d_target)
         self._build_task_inputs(widths, d_target)
 
