@@ -212,3 +212,14 @@ def test_clear_errors():
     assert clf.n_tasks_ == 1 and clf.module_.n_tasks == 1  # refused inputs change nothing
     clf.add_tasks([(X, y)]).add_tasks([(X, 1 - y)])  # unnamed: numbered after the fitted
     assert clf.task_names_ == ["first", "task_1", "task_2"]
+
+
+def test_add_tasks_is_reproducible_with_random_state():
+    rng = np.random.default_rng(4)
+    old, new = [_toy(rng, 60, 3)], [_toy(rng, 40, 2)]
+    base = SharedVariableEmbeddingClassifier(**{**TINY, "max_epochs": 2}).fit(old)
+    one, two = (pickle.loads(pickle.dumps(base)).add_tasks(new) for _ in range(2))
+    torch.randn(3)  # the global RNG's state does not matter
+    three = pickle.loads(pickle.dumps(base)).add_tasks(new)
+    p = [c.predict_proba(_inputs(old + new))[1] for c in (one, two, three)]
+    assert np.array_equal(p[0], p[1]) and np.array_equal(p[0], p[2])
