@@ -280,6 +280,9 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         from the training rows of every task, see :func:`training_budget`).
     best_epoch_ : int or None
         Epoch (1-based) with the best validation loss (the weights kept by early stopping).
+    add_tasks_history_, add_tasks_budget_ : skorch History, dict
+        After :meth:`add_tasks`: the last stage's history and the step sizes resolved from
+        the new tasks' rows (``history_`` and ``batch_size_`` still describe the fit).
     n_steps_to_best_ : int or None
         Optimizer steps up to the end of ``best_epoch_``.
     classes_, task_classes_, n_tasks_, task_names_, net_, module_, history_, n_steps_, ...
