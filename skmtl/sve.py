@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from skmtl._selection import TaskSnapshots
-from skmtl._training import train_net
+from skmtl._training import _seed_context, train_net
 from skmtl.base import MultiTaskClassifier, training_parameters
 from skmtl.interpret import sve as _interp
 from skmtl.nn.attention import ALPHA_MAX, ALPHA_MIN
@@ -280,6 +280,9 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         from the training rows of every task, see :func:`training_budget`).
     best_epoch_ : int or None
         Epoch (1-based) with the best validation loss (the weights kept by early stopping).
+    add_tasks_history_, add_tasks_budget_ : skorch History, dict
+        After :meth:`add_tasks`: the last stage's history and the step sizes resolved from
+        the new tasks' rows (``history_`` and ``batch_size_`` still describe the fit).
     n_steps_to_best_ : int or None
         Optimizer steps up to the end of ``best_epoch_``.
     classes_, task_classes_, n_tasks_, task_names_, net_, module_, history_, n_steps_, ...
@@ -563,7 +566,10 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         new = clone(self)
         Xs, ys, spec = new._prepare_tasks(tasks, warm=False)  # validated, encoded, scaled
         n_old, module = self.n_tasks_, self.module_
-        added = module.add_tasks(spec.n_features, spec.n_outputs, self._embedding_std())
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        with _seed_context(self.random_state is not None, str(self.device)):
+            torch.manual_seed(seed)  # the new embeddings' draw follows random_state
+            added = module.add_tasks(spec.n_features, spec.n_outputs, self._embedding_std())
         full = _joined_spec(self.spec_, spec)
         data = (
             [np.zeros((0, w), np.float32) for w in self.n_features_per_task_] + Xs,
@@ -571,7 +577,7 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         )
         config = dataclasses.replace(
             self._training_config(),
-            random_state=int(check_random_state(self.random_state).randint(2**31 - 1)),
+            random_state=seed,
             max_epochs=max_epochs or self.max_epochs,
             lr=lr,
         )

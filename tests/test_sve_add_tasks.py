@@ -128,18 +128,23 @@ def test_attributes_cover_old_and_new_tasks(added, pmlb):
         clf.predict(_inputs(base_test))  # the old tasks alone: every fitted task is needed
 
 
-def test_fine_tune_changes_the_network_of_new_tasks_only(pmlb):
-    base_train, base_test, new_train, new_test = pmlb
-    base = SharedVariableEmbeddingClassifier(**TINY).fit(base_train)
-    proba, state = base.predict_proba(_inputs(base_test)), _state(base)
-    clf = base.add_tasks(new_train, fine_tune=True, fine_tune_lr=1e-2)
-    after = clf.predict_proba(_inputs(base_test) + _empty(new_train))
+def test_fine_tune_changes_the_network_of_new_tasks_only():
+    rng = np.random.default_rng(0)
+    old = [_toy(rng, 80, 3), _toy(rng, 30, 4), _toy(rng, 200, 2)]
+    new = [_toy(rng, 60, 2), _toy(rng, 50, 3)]
+    base = SharedVariableEmbeddingClassifier(**{**TINY, "lr": 0.03, "max_epochs": 30})
+    base.fit(old)
+    assert len(set(base.task_best_epoch_.tolist())) > 1  # old tasks keep their own epochs
+    proba, state = base.predict_proba(_inputs(old)), _state(base)
+    clf = base.add_tasks(new, fine_tune=True, fine_tune_lr=1e-2)
+    after = clf.predict_proba(_inputs(old) + _empty(new))
     assert all(np.array_equal(a, b) for a, b in zip(proba, after))
     snaps, n_old = clf._task_snapshots, base.n_tasks_
     weights = [snaps.snapshots[int(e)] for e in clf.task_best_epoch_[n_old:]]
     shared = [k for k in state if "embeddings" not in k]
-    # at least one new task predicts with a fine-tuned (changed) shared network
-    assert any(any(not torch.equal(w[k], state[k]) for k in shared) for w in weights)
+    # the new tasks predict with a fine-tuned (changed) shared network, and learned
+    assert all(any(not torch.equal(w[k], state[k]) for k in shared) for w in weights)
+    assert (clf.score_tasks(old + new)[n_old:] > 0.8).all()
 
 
 def _toy(rng, n, d, labels=(0, 1)):
@@ -147,7 +152,9 @@ def _toy(rng, n, d, labels=(0, 1)):
     return X, np.where(X[:, 0] + X[:, 1] > 0, labels[1], labels[0])
 
 
-@pytest.mark.parametrize("params", [dict(n_estimators=2), dict(n_shared=None)])
+@pytest.mark.parametrize(
+    "params", [dict(n_estimators=2), dict(n_shared=None), dict(early_stopping=False)]
+)
 def test_ensemble_members_and_vanilla_tom_add_tasks(params):
     rng = np.random.default_rng(0)
     old = [_toy(rng, 80, 3), _toy(rng, 60, 4)]
@@ -205,3 +212,14 @@ def test_clear_errors():
     assert clf.n_tasks_ == 1 and clf.module_.n_tasks == 1  # refused inputs change nothing
     clf.add_tasks([(X, y)]).add_tasks([(X, 1 - y)])  # unnamed: numbered after the fitted
     assert clf.task_names_ == ["first", "task_1", "task_2"]
+
+
+def test_add_tasks_is_reproducible_with_random_state():
+    rng = np.random.default_rng(4)
+    old, new = [_toy(rng, 60, 3)], [_toy(rng, 40, 2)]
+    base = SharedVariableEmbeddingClassifier(**{**TINY, "max_epochs": 2}).fit(old)
+    one, two = (pickle.loads(pickle.dumps(base)).add_tasks(new) for _ in range(2))
+    torch.randn(3)  # the global RNG's state does not matter
+    three = pickle.loads(pickle.dumps(base)).add_tasks(new)
+    p = [c.predict_proba(_inputs(old + new))[1] for c in (one, two, three)]
+    assert np.array_equal(p[0], p[1]) and np.array_equal(p[0], p[2])

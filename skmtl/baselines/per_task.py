@@ -59,6 +59,10 @@ class _PerTaskMixin:
         "n_jobs": [Integral, None],
     }
 
+    def __init__(self, estimator=None, *, n_jobs=None):
+        self.estimator = estimator
+        self.n_jobs = n_jobs
+
     def _task_inputs(self, tasks, encode=True):
         """Every task's input for its estimator: encoded, or the raw categorical frame.
 
@@ -194,10 +198,6 @@ class PerTaskClassifier(_PerTaskMixin, ClassifierMixin, MultiTaskEstimator):
     _is_clf = True
     score = MultiTaskEstimator.score
 
-    def __init__(self, estimator=None, *, n_jobs=None):
-        self.estimator = estimator
-        self.n_jobs = n_jobs
-
     @staticmethod
     def _default():
         return LogisticRegression(max_iter=1000)
@@ -249,10 +249,6 @@ class PerTaskRegressor(_PerTaskMixin, RegressorMixin, MultiTaskEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-    def __init__(self, estimator=None, *, n_jobs=None):
-        self.estimator = estimator
-        self.n_jobs = n_jobs
 
     @staticmethod
     def _default():
