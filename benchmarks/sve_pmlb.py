@@ -54,6 +54,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import os
@@ -84,7 +85,17 @@ def _parse(argv=None):
         help="cap on optimizer steps per model (converted to epochs); default: --max-epochs",
     )
     p.add_argument("--patience", type=int, default=10, help="early-stopping patience (epochs)")
-    p.add_argument("--models", default="default")
+    p.add_argument(
+        "--models",
+        default="default",
+        help="comma-separated: default (SharedVariableEmbeddingClassifier() as a user calls it), "
+        "refine (the defaults with refine_epochs=--refine-epochs), or a recipe model ("
+        + ", ".join(MODEL_PARAMS)
+        + ") built from the recipe flags",
+    )
+    p.add_argument(
+        "--refine-epochs", type=int, default=100, help="refine_epochs of the refine model"
+    )
     p.add_argument("--baselines", default="lr,rf,hgb", help="among " + ",".join(BASELINES))
     p.add_argument(
         "--split-seeds",
@@ -324,15 +335,40 @@ def _row_counter():
     from skorch.callbacks import Callback
 
     class RowCounter(Callback):
-        def initialize(self):
-            self.rows = 0
-            return self
+        """Training rows of every stage of a fit, and each stage's per-task selection."""
+
+        def __init__(self):
+            self.rows = 0  # kept across stages (``initialize`` runs again at each)
+            self.selections = []
 
         def on_batch_end(self, net, batch=None, training=False, **kwargs):
             if training:
                 self.rows += len(batch[1])
 
+        def on_train_end(self, net, **kwargs):
+            cb = dict(net.callbacks_).get("per_task_checkpoint")
+            if cb is not None and cb.best_epoch_ is not None:
+                self.selections.append((cb.best_epoch_.copy(), dict(cb.snapshots_)))
+
     return RowCounter()
+
+
+def joint_stage_predictions(clf, selection, X):
+    """Predictions of a refined fit with the joint stage's per-task selection."""
+    import torch
+
+    from skmtl._selection import TaskSnapshots
+
+    snaps = TaskSnapshots(*selection)
+    kept_snaps, kept_state = clf._task_snapshots, copy.deepcopy(clf.module_.state_dict())
+    try:
+        clf._task_snapshots = snaps
+        with torch.no_grad():
+            clf.module_.load_state_dict(snaps.snapshots[snaps.default_epoch])
+        return clf.predict(X)
+    finally:
+        clf._task_snapshots = kept_snaps
+        clf.module_.load_state_dict(kept_state)
 
 
 def preset_overrides(args):
@@ -348,6 +384,8 @@ def model_estimator(name, args, n_epochs, callbacks=()):
     common = dict(device=args.device, random_state=args.seed, callbacks=list(callbacks))
     if name == "default":
         return SharedVariableEmbeddingClassifier(**common)
+    if name == "refine":  # the defaults with a per-task refinement stage
+        return SharedVariableEmbeddingClassifier(refine_epochs=args.refine_epochs, **common)
     params = dict(max_epochs=n_epochs, n_iter_no_change=args.patience, **common)
     params["batching"] = args.batching
     params["task_sampling"] = args.task_sampling
@@ -402,11 +440,30 @@ def run_model(name, train, test, names, args, n_epochs):
         "alpha": clf.alpha_,
         "stable_rank": None if clf.stable_rank_ is None else round(clf.stable_rank_, 3),
         "mean_test_acc": round(float(accs.mean()), 4),
+        "refine_epochs": int(getattr(clf, "n_refine_epochs_", 0)),
+        "refined_tasks": (None if clf.refined_tasks_ is None else int(np.sum(clf.refined_tasks_))),
     }
     if clf.attention_ is not None:
         w = np.concatenate(clf.attention_)
         stats["attention_zero_fraction"] = round(float((w == 0).mean()), 4)
-    return accs, stats, clf
+    rows = [(name, accs, stats)]
+    if stats["refine_epochs"] and counter.selections:
+        # the same fit without its refinement stage: the joint stage's per-task selection
+        joint = joint_stage_predictions(clf, counter.selections[0], [x for x, _ in test])
+        joint_accs = np.array([float(np.mean(p == y)) for p, (_, y) in zip(joint, test)])
+        rows.append(
+            (
+                f"{name}_joint",
+                joint_accs,
+                {
+                    "model": f"{name}_joint",
+                    "wall_s": round(wall - sum(dur[len(dur) - stats["refine_epochs"] :]), 2),
+                    "mean_test_acc": round(float(joint_accs.mean()), 4),
+                    "note": f"{name} without its refinement stage (same fit, joint selection)",
+                },
+            )
+        )
+    return rows, clf
 
 
 def _run_job(kind, name, train, test, names, args, n_epochs):
@@ -417,9 +474,9 @@ def _run_job(kind, name, train, test, names, args, n_epochs):
         row = {"model": name, "wall_s": round(wall, 2), "mean_test_acc": round(float(a.mean()), 4)}
         if fallbacks:
             row["fitted_without_early_stopping"] = [names[i] for i in fallbacks]
-        return name, a, row
-    a, st, _ = run_model(name, train, test, names, args, n_epochs)
-    return name, a, st
+        return [(name, a, row)]
+    rows, _ = run_model(name, train, test, names, args, n_epochs)
+    return rows
 
 
 def _bin_label(lo, hi):
@@ -525,7 +582,8 @@ def run_seed(seed, tasks, args, models, baselines, emit):
     from skmtl.sve import PRESETS
 
     n_epochs, _ = epoch_budget(args, n_train, PRESETS[args.preset]["batch_size"])
-    jobs = [("model", m) for m in models] + [("baseline", m) for m in baselines]
+    fitted = [m for m in models if not m.endswith("_joint")]  # *_joint come with their fit
+    jobs = [("model", m) for m in fitted] + [("baseline", m) for m in baselines]
     if args.n_jobs > 1:
         from joblib import Parallel, delayed
 
@@ -535,9 +593,10 @@ def run_seed(seed, tasks, args, models, baselines, emit):
     else:
         results = (_run_job(kind, m, train, test, names, args, n_epochs) for kind, m in jobs)
     accs, stats = {}, {}
-    for m, a, st in results:
-        accs[m], stats[m] = a.tolist(), st
-        emit({"kind": "model", "split_seed": seed, **st})
+    for rows in results:
+        for m, a, st in rows:
+            accs[m], stats[m] = a.tolist(), st
+            emit({"kind": "model", "split_seed": seed, **st})
     for i, name in enumerate(names):
         emit(
             {
@@ -576,6 +635,8 @@ def main(argv=None):
         models.insert(0, other)
         if "entmax" not in models:
             models.insert(0, "entmax")
+    if "refine" in models:  # the same fit without its refinement stage, reported beside it
+        models.insert(models.index("refine") + 1, "refine_joint")
     baselines = [m for m in args.baselines.split(",") if m]
     seeds = [int(v) for v in args.split_seeds.split(",")]
 

@@ -54,6 +54,21 @@ class PerTaskCheckpoint(EpochScoring):
     them). Training stops when the mean over tasks of their best validation losses has
     not fallen by a relative ``tol`` within ``patience`` epochs.
 
+    Parameters
+    ----------
+    patience : int, default=10
+    tol : float, default=1e-3
+    sink : callable or None, default=None
+        Where the stopping message goes (``print`` when verbose).
+    initial : PerTaskCheckpoint or None, default=None
+        A checkpoint of an earlier stage of the same fit to continue from: every task
+        starts with its best loss, epoch and snapshot, so a task moves to this stage's
+        weights only if its validation loss falls below what it already had (a
+        refinement stage never makes a task's selection worse on validation).
+    weights : array-like of shape (n_tasks,) or None, default=None
+        Weights of the tasks in the mean the stopping rule watches (e.g. training rows,
+        for a stage that samples tasks in proportion to their rows); None: plain mean.
+
     Attributes
     ----------
     best_loss_ : ndarray (n_tasks,)
@@ -68,11 +83,13 @@ class PerTaskCheckpoint(EpochScoring):
     {}
     """
 
-    def __init__(self, patience=10, tol=1e-3, sink=None):
+    def __init__(self, patience=10, tol=1e-3, sink=None, initial=None, weights=None):
         super().__init__(scoring=None, name="valid_loss_per_task_best", use_caching=True)
         self.patience = patience
         self.tol = tol
         self.sink = sink
+        self.initial = initial
+        self.weights = weights
 
     def initialize(self):
         super().initialize()
@@ -88,6 +105,11 @@ class PerTaskCheckpoint(EpochScoring):
         self.best_epoch_ = None
         self.snapshots_ = {}
         self.mean_best_ = []
+        first = self.initial
+        if first is not None and first.best_epoch_ is not None:
+            self.best_loss_ = first.best_loss_.copy()
+            self.best_epoch_ = first.best_epoch_.copy()
+            self.snapshots_ = dict(first.snapshots_)
 
     def on_epoch_end(self, net, dataset_train=None, dataset_valid=None, **kwargs):
         if dataset_valid is None or len(dataset_valid) == 0:
@@ -101,8 +123,7 @@ class PerTaskCheckpoint(EpochScoring):
         n_tasks = len(dataset_valid.sizes)
         losses = task_losses(net.criterion_, output, target, task, n_tasks, net.device)
         improved = self._keep_improved(net, losses)
-        finite = np.isfinite(self.best_loss_)
-        mean_best = float(self.best_loss_[finite].mean()) if finite.any() else np.inf
+        mean_best = self._mean_best()
         self.mean_best_.append(mean_best)
         net.history.record("valid_tasks_improved", int(improved.sum()))
         net.history.record("valid_loss_per_task_best", mean_best)
@@ -113,6 +134,17 @@ class PerTaskCheckpoint(EpochScoring):
                     f"by {self.tol:g} (relative) in {self.patience} epochs."
                 )
             raise KeyboardInterrupt
+
+    def _mean_best(self):
+        """(Weighted) mean of the finite per-task best losses: what stopping watches."""
+        finite = np.isfinite(self.best_loss_)
+        if not finite.any():
+            return np.inf
+        w = np.ones(len(finite)) if self.weights is None else np.asarray(self.weights, float)
+        w = w[finite]
+        if not w.sum() > 0:
+            return float(self.best_loss_[finite].mean())
+        return float(np.average(self.best_loss_[finite], weights=w))
 
     def _keep_improved(self, net, losses):
         """Point every improved task at a snapshot of this epoch; free unused snapshots."""

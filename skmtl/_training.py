@@ -27,6 +27,7 @@ __all__ = [
     "OPTIMIZERS",
     "TrainingConfig",
     "check_device",
+    "continue_training",
     "move_net",
     "net_params",
     "train_net",
@@ -287,7 +288,54 @@ def _split_datasets(config, Xs, ys, validate, rng):
     return ds_all.subset(train_rows), ds_valid
 
 
-def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=True, budget=None):
+def continue_training(net, config, ds_train, ds_valid, *, callbacks, loader_rng):
+    """Train a fitted net further on the same training and validation rows.
+
+    A later stage of one fit (e.g. SVE's per-task refinement): the net is reconfigured
+    from ``config`` (learning rate, sampling, epochs; see :func:`reconfigure_net`, which
+    keeps the optimizer's state) with ``callbacks`` and trained on ``ds_train``,
+    validating on ``ds_valid``; the epochs continue the net's history.
+
+    Parameters
+    ----------
+    net : skorch net
+        Fitted (``initialize`` and at least one ``partial_fit``).
+    config : TrainingConfig
+        The stage's settings, with the step sizes already resolved.
+    ds_train, ds_valid : TaskDataset
+        The fit's own split (validation rows never trained on).
+    callbacks : list of (name, callback)
+    loader_rng : numpy.random.Generator
+        Source of the stage's batch order.
+
+    Returns
+    -------
+    net
+    """
+    params = net_params(
+        config,
+        callbacks=callbacks,
+        train_split=predefined_split(ds_valid),
+        loader_rng=loader_rng,
+    )
+    reconfigure_net(net, params)
+    net.partial_fit(ds_train)
+    return net
+
+
+def train_net(
+    config,
+    Xs,
+    ys,
+    *,
+    callbacks,
+    build,
+    net_class,
+    net=None,
+    train=True,
+    budget=None,
+    after=None,
+):
     """Build (or warm-start) a skorch net on scaled inputs and encoded targets and train it.
 
     Parameters
@@ -308,6 +356,11 @@ def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=Tr
     budget : callable or None
         ``budget(train_sizes) -> dict`` of config fields derived from the training rows
         per task (e.g. SVE's ``"auto"`` step sizes), applied after the validation split.
+    after : callable or None
+        ``after(net, ds_train, ds_valid, rng)``, called after training under the fit's
+        seed with the fit's own split (``ds_valid`` None without validation rows) and a
+        generator for its batches: a later stage of the same fit (see
+        :func:`continue_training`).
 
     Returns
     -------
@@ -334,5 +387,7 @@ def train_net(config, Xs, ys, *, callbacks, build, net_class, net=None, train=Tr
             reconfigure_net(net, params)
         if train:
             net.partial_fit(ds_train)
+            if after is not None:
+                after(net, ds_train, ds_valid, np.random.default_rng(seed + 2))
         net.train_split = None  # do not keep the validation data in the fitted model
     return net

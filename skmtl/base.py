@@ -371,6 +371,13 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
         """
         return {}
 
+    def _later_stage(self, spec):
+        """A stage trained after the main one in the same fit, or None (the default).
+
+        See ``after`` of :func:`skmtl._training.train_net` (SVE's per-task refinement).
+        """
+        return None
+
     def _eval_batch_size(self):
         """Rows per validation and prediction batch (``batch_size`` unless overridden).
 
@@ -573,6 +580,7 @@ class MultiTaskNetEstimator(MultiTaskEstimator):
             net=self.net_ if warm else None,
             train=train,
             budget=self._training_budget,
+            after=self._later_stage(spec) if stage is None else None,
         )
         self._set_fitted(net, spec, train)
         return self

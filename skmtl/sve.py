@@ -21,8 +21,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from skmtl._selection import TaskSnapshots
-from skmtl._training import _seed_context, train_net
+from skmtl._selection import PerTaskCheckpoint, TaskSnapshots
+from skmtl._training import _seed_context, continue_training, train_net
 from skmtl.base import MultiTaskClassifier, training_parameters
 from skmtl.interpret import sve as _interp
 from skmtl.nn.attention import ALPHA_MAX, ALPHA_MIN
@@ -218,6 +218,19 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         per-task selection and prediction. ``concepts_``, ``attention_``, the embeddings,
         ``alpha_`` and ``stable_rank_`` describe the first member (``module_.members[0]``):
         embeddings of different members live in unrelated spaces and are not averaged.
+    refine_epochs : int, default=0
+        Most epochs of a per-task refinement stage after joint training (0: none; needs
+        ``early_stopping="per_task"`` and validation rows). The stage continues training
+        every parameter from the joint stage's last weights, on the same training rows
+        and step sizes, but draws the tasks of each step in proportion to their training
+        rows (the joint stage draws them uniformly), so large tasks get the steps they
+        lacked without taking any from the small ones: every task keeps its joint-stage
+        weights unless its own validation loss falls below its joint-stage best (the
+        per-task selection continues across both stages). It stops early when the
+        row-weighted mean of the per-task best validation losses stalls for
+        ``n_iter_no_change`` epochs. ``refined_tasks_`` says which tasks moved.
+    refine_lr : float or None, default=None
+        Learning rate of the refinement stage; ``lr`` when None.
     lr : float, default=2e-3
         Adam learning rate (paper: 1e-3).
     max_epochs : int, default=300
@@ -285,6 +298,12 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         the new tasks' rows (``history_`` and ``batch_size_`` still describe the fit).
     n_steps_to_best_ : int or None
         Optimizer steps up to the end of ``best_epoch_``.
+    n_refine_epochs_ : int
+        Epochs the refinement stage ran (0 without one); the last ``n_refine_epochs_``
+        epochs of ``history_``.
+    refined_tasks_ : ndarray of bool of shape (n_tasks,) or None
+        Which tasks predict with weights of the refinement stage (None without per-task
+        selection).
     classes_, task_classes_, n_tasks_, task_names_, net_, module_, history_, n_steps_, ...
         See :class:`skmtl.base.MultiTaskClassifier`.
 
@@ -334,6 +353,8 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         "aggregation": [StrOptions({"sum", "mean"})],
         "n_concept_variables": [Interval(Integral, 1, None, closed="left")],
         "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "refine_epochs": [Interval(Integral, 0, None, closed="left")],
+        "refine_lr": [Interval(Real, 0, None, closed="neither"), None],
         "batch_size": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "tasks_per_step": [Interval(Integral, 1, None, closed="left"), None, StrOptions({"auto"})],
         "steps_per_epoch": [
@@ -363,6 +384,8 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         aggregation="mean",
         n_concept_variables=5,
         n_estimators=1,
+        refine_epochs=0,
+        refine_lr=None,
     ):
         self.embedding_dim = embedding_dim
         self.n_shared = n_shared
@@ -381,6 +404,8 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         self.aggregation = aggregation
         self.n_concept_variables = n_concept_variables
         self.n_estimators = n_estimators
+        self.refine_epochs = refine_epochs
+        self.refine_lr = refine_lr
 
     @classmethod
     def from_preset(cls, preset="small", **params):
@@ -434,6 +459,45 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         self.tasks_per_step_ = budget["tasks_per_step"]
         self.steps_per_epoch_ = budget["steps_per_epoch"]
         return {**budget, "eval_batch_size": self._eval_batch_size()}
+
+    def _later_stage(self, spec):
+        """The per-task refinement stage (``refine_epochs``), or None."""
+        self.n_refine_epochs_ = 0
+        if not self.refine_epochs or self.early_stopping != "per_task":
+            return None
+
+        def refine(net, ds_train, ds_valid, rng):
+            first = dict(net.callbacks_).get("per_task_checkpoint")
+            if ds_valid is None or first is None or first.best_epoch_ is None:
+                return
+            n_joint = len(net.history)
+            config = dataclasses.replace(
+                self._training_config(),
+                lr=self.lr if self.refine_lr is None else float(self.refine_lr),
+                max_epochs=int(self.refine_epochs),
+                task_sampling="proportional",
+                batch_size=self.batch_size_,
+                tasks_per_step=self.tasks_per_step_,
+                steps_per_epoch=self.steps_per_epoch_,
+            )
+            checkpoint = PerTaskCheckpoint(
+                patience=first.patience,
+                tol=first.tol,
+                sink=first.sink,
+                initial=first,
+                weights=ds_train.sizes,
+            )
+            callbacks = [
+                (name, cb)
+                for name, cb in self._callbacks(spec, True)
+                if name != "per_task_checkpoint"
+            ]
+            callbacks.append(("per_task_checkpoint", checkpoint))
+            continue_training(net, config, ds_train, ds_valid, callbacks=callbacks, loader_rng=rng)
+            checkpoint.initial = None  # the joint stage's snapshots are not kept in the model
+            self.n_refine_epochs_ = len(net.history) - n_joint
+
+        return refine
 
     def _eval_batch_size(self):
         # rows are cheap to evaluate: validation and prediction in batches of >= 1,024 rows
@@ -507,6 +571,12 @@ class SharedVariableEmbeddingClassifier(MultiTaskClassifier):
         self.stable_rank_ = module.stable_rank()
         self.concepts_ = None if W is None else self.concepts(self.n_concept_variables)
         self.best_epoch_, self.n_steps_to_best_ = _best_epoch(self.history_)
+        n_all = len(self.history_)
+        n_joint = n_all - getattr(self, "n_refine_epochs_", 0)
+        best = self.task_best_epoch_
+        self.refined_tasks_ = (
+            None if best is None else (np.asarray(best) > n_joint) & (np.asarray(best) <= n_all)
+        )
 
     # ------------------------------------------------------------ new tasks
     def add_tasks(self, X, y=None, *, lr=None, max_epochs=None, fine_tune=False, fine_tune_lr=None):

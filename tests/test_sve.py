@@ -349,3 +349,33 @@ def test_paper_preset_learns_the_six_pmlb_tasks_of_issue_18(data_home):
     ).fit(train)
     lr = PerTaskClassifier(make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)))
     assert clf.score(test) > lr.fit(train).score(test)
+
+
+def test_refinement_changes_only_the_tasks_it_improves_on_validation(tasks):
+    params = dict(validation_fraction=0.25, early_stopping="per_task", max_epochs=6)
+    joint = _fit(tasks, **params)
+    refined = _fit(tasks, refine_epochs=6, n_iter_no_change=6, **params)
+    assert joint.n_refine_epochs_ == 0 and not joint.refined_tasks_.any()
+    assert refined.n_refine_epochs_ == 6
+    assert refined.n_iter_ == joint.n_iter_ + 6
+    # the joint stage is the same fit: same losses epoch by epoch
+    assert refined.history_[: joint.n_iter_, "train_loss"] == joint.history_[:, "train_loss"]
+    first = dict(joint.net_.callbacks_)["per_task_checkpoint"].best_loss_
+    second = dict(refined.net_.callbacks_)["per_task_checkpoint"].best_loss_
+    moved = refined.refined_tasks_
+    assert moved.any()
+    assert moved.tolist() == (refined.task_best_epoch_ > joint.n_iter_).tolist()
+    # a task moves to refinement weights only when its validation loss fell below its best
+    assert np.all(second[moved] < first[moved]) and np.all(second[~moved] == first[~moved])
+    Xs = [X for X, _ in tasks]
+    for t, (a, b) in enumerate(zip(joint.predict_proba(Xs), refined.predict_proba(Xs))):
+        assert np.array_equal(a, b) == (not moved[t])
+
+
+def test_refinement_needs_per_task_selection_and_validation_rows(tasks):
+    clf = _fit(tasks, refine_epochs=5, early_stopping=True, validation_fraction=0.25)
+    assert clf.n_refine_epochs_ == 0 and clf.refined_tasks_ is None
+    clf = _fit(tasks, refine_epochs=5, early_stopping="per_task", validation_fraction=0.0)
+    assert clf.n_refine_epochs_ == 0
+    with pytest.raises(ValueError, match="refine_epochs"):
+        _fit(tasks, refine_epochs=-1)
