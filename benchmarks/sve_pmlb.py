@@ -157,8 +157,11 @@ def _parse(argv=None):
     p.add_argument(
         "--report",
         default=None,
+        nargs="+",
         metavar="JSONL",
-        help="print Markdown tables of a finished run's JSON lines (from --out) and exit",
+        help="print Markdown tables of finished runs' JSON lines (from --out) and exit; "
+        "several files (e.g. one per split seed, or models and baselines run apart) are "
+        "merged by (split seed, dataset) and summarised over the split seeds they share",
     )
     return p.parse_args(argv)
 
@@ -532,9 +535,66 @@ def summarise(accs, stats, n_train, baselines, models, seeds):
     return out
 
 
-def report(lines):
-    """Markdown tables (summary, size bins, per dataset) of a run's JSON lines."""
+def merge_runs(runs):
+    """JSON rows of several runs as one run: dataset and model rows joined, re-summarised.
+
+    ``runs`` is a list of lists of rows (one per ``--out`` file). Dataset rows of the same
+    (split seed, dataset) are joined (their ``test_acc`` dicts merged), model rows kept;
+    the summary is recomputed (:func:`summarise`) over the split seeds on which every model
+    has a result, so a model measured on fewer seeds leaves the others' seeds out: such a
+    model should be reported from its own file.
+
+    Examples
+    --------
+    >>> a = [{"kind": "dataset", "split_seed": 0, "dataset": "d", "n_train": 50,
+    ...       "test_acc": {"lr": 0.5}}, {"kind": "model", "split_seed": 0, "model": "lr",
+    ...       "wall_s": 1.0}]
+    >>> b = [{"kind": "dataset", "split_seed": 0, "dataset": "d", "n_train": 50,
+    ...       "test_acc": {"default": 1.0}}, {"kind": "model", "split_seed": 0,
+    ...       "model": "default", "wall_s": 9.0, "steps": 3}]
+    >>> rows = merge_runs([a, b])
+    >>> rows[-1]["models"]["default"]["wins"]
+    {'lr': 1.0}
+    """
+    per, stats = {}, {}
+    for rows in runs:
+        for r in rows:
+            if r["kind"] == "dataset":
+                key = (r["split_seed"], r["dataset"])
+                per.setdefault(key, {**r, "test_acc": {}})["test_acc"].update(r["test_acc"])
+            elif r["kind"] == "model":
+                stats.setdefault(r["split_seed"], {})[r["model"]] = r
+    names = sorted({d for _, d in per})
+    all_models = {m for acc in (v["test_acc"] for v in per.values()) for m in acc}
+    seeds = sorted(
+        s
+        for s in stats
+        if all(m in per.get((s, d), {}).get("test_acc", {}) for m in all_models for d in names)
+    )
+    if not seeds:
+        raise ValueError(
+            "no split seed on which every model has a result; report the files separately"
+        )
+    baselines = [m for m in BASELINES if m in all_models]
+    models = sorted(all_models - set(baselines))
+    accs = {s: {m: [per[(s, d)]["test_acc"][m] for d in names] for m in all_models} for s in seeds}
+    n_train = [[per[(s, d)]["n_train"] for d in names] for s in seeds]
+    summary = {
+        "kind": "summary",
+        "models": summarise(accs, stats, n_train, baselines, models, seeds),
+    }
+    return [per[(s, d)] for s in seeds for d in names] + [summary]
+
+
+def report(lines, more=()):
+    """Markdown tables (summary, size bins, per dataset) of a run's JSON lines.
+
+    ``more``: the lines of further runs, merged with :func:`merge_runs`.
+    """
     rows = [json.loads(line) for line in lines if line.strip()]
+    if more:
+        others = [[json.loads(line) for line in m if line.strip()] for m in more]
+        rows = merge_runs([rows, *others])
     summary = next(r for r in rows if r["kind"] == "summary")
     datasets = [r for r in rows if r["kind"] == "dataset"]
     models = list(summary["models"])
@@ -616,8 +676,11 @@ def run_seed(seed, tasks, args, models, baselines, emit):
 def main(argv=None):
     args = _parse(argv)
     if args.report:
-        with open(args.report) as fh:
-            text = report(fh)
+        runs = []
+        for path in args.report:
+            with open(path) as fh:
+                runs.append(fh.readlines())
+        text = report(runs[0], runs[1:])
         print(text)
         return text
     os.environ.setdefault("OMP_NUM_THREADS", "1")

@@ -175,3 +175,40 @@ def test_sve_new_tasks_smoke_run_reports_every_model_and_the_time_ratio(capsys):
     assert 0 < models["add_tasks"]["time_ratio_vs_base_fit"]
     assert set(models["add_tasks"]["wins_losses"]) == {"sve_alone", "lr"}
     assert '"kind": "dataset"' in capsys.readouterr().out
+
+
+def test_sve_pmlb_report_merges_runs_of_other_models_and_seeds():
+    import sve_pmlb
+
+    def dataset(seed, name, n_train, acc):
+        return {
+            "kind": "dataset",
+            "split_seed": seed,
+            "dataset": name,
+            "n_train": n_train,
+            "n_features": 3,
+            "n_classes": 2,
+            "test_acc": acc,
+        }
+
+    def model(seed, name, wall):
+        return {"kind": "model", "split_seed": seed, "model": name, "wall_s": wall}
+
+    baselines = [dataset(s, d, n, {"lr": 0.5}) for s in (0, 1) for d, n in (("a", 50), ("b", 500))]
+    baselines += [model(0, "lr", 1.0), model(1, "lr", 3.0)]
+    fits = [dataset(0, "a", 50, {"refine": 1.0}), dataset(0, "b", 500, {"refine": 0.0})]
+    fits += [dataset(1, "a", 50, {"refine": 1.0}), dataset(1, "b", 500, {"refine": 1.0})]
+    fits += [model(0, "refine", 10.0), model(1, "refine", 20.0)]
+    rows = sve_pmlb.merge_runs([baselines, fits])
+    summary = rows[-1]["models"]
+    assert summary["refine"]["per_seed"] == [0.5, 1.0]
+    assert summary["refine"]["mean_test_acc"] == 0.75
+    assert summary["refine"]["se"] == 0.25  # std of (0.5, 1.0) over sqrt(2)
+    assert summary["refine"]["wins"] == {"lr": 1.5} and summary["refine"]["losses"] == {"lr": 0.5}
+    assert summary["lr"]["wall_s"] == 2.0
+    assert summary["refine"]["bins"]["0-100"] == {"datasets": 1, "acc": 1.0}
+    text = sve_pmlb.report([json.dumps(r) for r in baselines], [[json.dumps(r) for r in fits]])
+    assert "| refine | 0.7500 | 0.2500 |" in text
+    # a model measured on fewer seeds leaves only the seeds every model has
+    partial = [r for r in fits if r["split_seed"] == 0]
+    assert sve_pmlb.merge_runs([baselines, partial])[-1]["models"]["lr"]["per_seed"] == [0.5]
