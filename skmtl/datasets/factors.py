@@ -19,6 +19,8 @@ import os
 
 import numpy as np
 
+from skmtl._random import as_generator as _rng
+
 __all__ = [
     "SPRITE_FACTOR_NAMES",
     "make_factor_tasks",
@@ -29,14 +31,6 @@ __all__ = [
 
 SPRITE_FACTOR_NAMES = ("shape", "scale", "orientation", "pos_x", "pos_y")
 _SHAPES = ("square", "ellipse", "heart")
-
-
-def _rng(random_state):
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(2**31 - 1))
-    return np.random.default_rng(random_state)
 
 
 def _check_int(value, name, minimum=1):

@@ -29,6 +29,8 @@ from sklearn.metrics import mutual_info_score
 from sklearn.svm import LinearSVC
 from sklearn.tree import DecisionTreeClassifier
 
+from skmtl._random import as_generator as _rng
+
 __all__ = [
     "REFERENCES",
     "discretize",
@@ -88,14 +90,6 @@ def _check_non_constant(factors):
             f"factor column(s) {const.tolist()} are constant; a constant factor carries no "
             "information and the metric is undefined for it: drop these columns"
         )
-
-
-def _rng(random_state):
-    if isinstance(random_state, np.random.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(2**31 - 1))
-    return np.random.default_rng(random_state)
 
 
 def _split(n, test_size, rng, shuffle=True):
