@@ -216,6 +216,7 @@ def test_disentangle_analysis_smoke(tmp_path, capsys, one_torch_thread):
     assert "| multi-task |" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # UMAP compiles its numba code on the first call of a process (~25 s)
 def test_disentangle_analysis_umap_part(tmp_path, one_torch_thread):
     pytest.importorskip("umap", reason="umap-learn not installed (pip install 'skmtl[umap]')")
     import disentangle_analysis as da
