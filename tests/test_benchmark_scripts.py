@@ -212,3 +212,63 @@ def test_sve_pmlb_report_merges_runs_of_other_models_and_seeds():
     # a model measured on fewer seeds leaves only the seeds every model has
     partial = [r for r in fits if r["split_seed"] == 0]
     assert sve_pmlb.merge_runs([baselines, partial])[-1]["models"]["lr"]["per_seed"] == [0.5]
+
+
+def test_disentangle_analysis_traversal_by_hand():
+    import disentangle_analysis as da
+
+    assert da.TRAVERSAL.tolist() == [round(-1 + 0.1 * i, 1) for i in range(21)]  # the study's
+    # a linear "decoder": output column 0 = 3 * z0, column 1 = z1; z2 is ignored
+    decode = lambda z: np.column_stack([3 * z[:, 0], z[:, 1]])  # noqa: E731
+    code = np.array([0.5, -0.2, 7.0])
+    dec = da.traversals(decode, code)
+    assert dec.shape == (3, 21, 2)
+    assert np.allclose(dec[0, :, 0], 3 * da.TRAVERSAL) and np.allclose(dec[0, :, 1], -0.2)
+    s = da.traversal_summary(dec, data_variance=2.0)
+    v = da.TRAVERSAL.var()  # population variance of -1..1 step 0.1 = 0.367
+    assert np.allclose(s["spread"], [9 * v / 2, v / 2, 0.0])  # mean over the 2 columns
+    assert np.allclose(s["share"], [0.9, 0.1, 0.0])
+    assert s["max_share"] == pytest.approx(0.9)
+    assert s["effective_components"] == pytest.approx(1 / (0.81 + 0.01))
+    assert s["total_spread_rel"] == pytest.approx(5 * v / 2.0)
+    # second scale: centre + t * scale
+    dec = da.traversals(decode, code, center=np.array([1.0, 0, 0]), scale=np.array([2.0, 1, 1]))
+    assert np.allclose(dec[0, :, 0], 3 * (1 + 2 * da.TRAVERSAL))
+
+
+def test_disentangle_analysis_smoke(tmp_path, capsys, one_torch_thread):
+    import disentangle_analysis as da
+
+    out = tmp_path / "analysis.jsonl"
+    tiny = ["--n-train", "40", "--n-test", "30", "--n-tasks", "2", "--epochs", "1"]
+    tiny += ["--decoder-epochs", "1", "--latent-dim", "3", "--conv-channels", "4", "4"]
+    da.main([*tiny, "--dataset", "sprites", "--no-umap", "--json", str(out)])
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r.get("encoder") for r in rows] == [*da.ENCODERS, None]
+    for r in rows[:-1]:
+        assert 0 <= r["n_retrieved"] <= 5 and len(r["matched_factor"]) == 3
+        assert r["recon_mse"] > 0 and len(r["trav_raw_share"]) == 3
+        assert r["recon_mse_mean_baseline"] > 0 and "umap_knn_acc_mean" not in r
+    da.report([str(out)])
+    assert "| multi-task |" in capsys.readouterr().out
+
+
+@pytest.mark.slow  # UMAP compiles its numba code on the first call of a process (~25 s)
+def test_disentangle_analysis_umap_part(tmp_path, one_torch_thread):
+    pytest.importorskip("umap", reason="umap-learn not installed (pip install 'skmtl[umap]')")
+    import disentangle_analysis as da
+
+    out = tmp_path / "analysis.jsonl"
+    tiny = ["--n-train", "40", "--n-test", "40", "--n-tasks", "2", "--epochs", "1"]
+    tiny += ["--decoder-epochs", "1", "--hidden", "8", "--decoder-hidden", "8"]
+    da.main([*tiny, "--dataset", "tabular", "--encoders", "random", "--json", str(out)])
+    row = json.loads(out.read_text().splitlines()[0])
+    assert len(row["umap_knn_acc"]) == 5 and 0 <= row["umap_trustworthiness"] <= 1
+
+
+def test_disentangle_analysis_says_what_to_install_without_umap(monkeypatch):
+    import disentangle_analysis as da
+
+    monkeypatch.setitem(sys.modules, "umap", None)  # "import umap" raises ImportError
+    with pytest.raises(ImportError, match=r"pip install 'skmtl\[umap\]'"):
+        da.main(["--dataset", "tabular"])

@@ -46,6 +46,7 @@ SVE_TESTS = (
 )
 REPR_TESTS = ("tests/nn/test_autoencoders.py", "tests/test_representations.py")
 ADD_TASKS_TESTS = ("tests/test_sve_add_tasks.py",)
+CORR_TESTS = ("tests/metrics/test_correlation.py",)
 # the whole suite (as pytest's default testpaths), its hypernetwork tests first so that -x
 # stops early when they catch the change
 WHOLE_SUITE = ("tests/test_hypernet.py", "tests/nn/test_hypernet_module.py", "tests", "skmtl")
@@ -67,6 +68,7 @@ class Mutation:
 
 _D = "skmtl/metrics/disentanglement.py"
 _A = "skmtl/nn/autoencoders.py"
+_C = "skmtl/metrics/correlation.py"
 MUTATIONS = [
     # --- the four changes of issue 21
     Mutation(
@@ -311,6 +313,35 @@ MUTATIONS = [
         "loss = loss + self.gamma * tc",
         "loss = loss + tc",
         REPR_TESTS,
+    ),
+    # --- Spearman correlations and retrieved components (the study's Table 7)
+    Mutation(
+        "spearman-pearson-of-raw-values",
+        _C,
+        "rc = stats.rankdata(codes, axis=0)",
+        "rc = codes.copy()",
+        CORR_TESTS,
+    ),
+    Mutation(
+        "spearman-p-value-wrong-df",
+        _C,
+        "df = n - 2",
+        "df = n - 1",
+        CORR_TESTS,
+    ),
+    Mutation(
+        "retrieved-counts-components-not-factors",
+        _C,
+        '"n_retrieved": int(np.unique(matched[matched >= 0]).size),',
+        '"n_retrieved": int(significant.sum()),',
+        CORR_TESTS,
+    ),
+    Mutation(
+        "retrieved-signed-correlation",
+        _C,
+        "abs_rho = np.abs(rho)",
+        "abs_rho = rho",
+        CORR_TESTS,
     ),
 ]
 
