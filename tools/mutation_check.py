@@ -47,6 +47,7 @@ SVE_TESTS = (
 REPR_TESTS = ("tests/nn/test_autoencoders.py", "tests/test_representations.py")
 ADD_TASKS_TESTS = ("tests/test_sve_add_tasks.py",)
 CORR_TESTS = ("tests/metrics/test_correlation.py",)
+SELECTION_TESTS = ("tests/test_selection.py",)
 # the whole suite (as pytest's default testpaths), its hypernetwork tests first so that -x
 # stops early when they catch the change
 WHOLE_SUITE = ("tests/test_hypernet.py", "tests/nn/test_hypernet_module.py", "tests", "skmtl")
@@ -342,6 +343,20 @@ MUTATIONS = [
         "abs_rho = np.abs(rho)",
         "abs_rho = rho",
         CORR_TESTS,
+    ),
+    Mutation(
+        "refinement-forgets-the-joint-stage-selection",
+        "skmtl/_selection.py",
+        "if first is not None and first.best_epoch_ is not None:",
+        "if False:",
+        SELECTION_TESTS,
+    ),
+    Mutation(
+        "refinement-stopping-ignores-row-weights",
+        "skmtl/_selection.py",
+        "w = np.ones(len(finite)) if self.weights is None else np.asarray(self.weights, float)",
+        "w = np.ones(len(finite))",
+        SELECTION_TESTS,
     ),
 ]
 
